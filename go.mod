@@ -1,3 +1,16 @@
 module github.com/e2eimage/e2e
 
 go 1.26.4
+
+require (
+	github.com/IBM/go-sdk-core/v5 v5.25.3 // indirect
+	github.com/IBM/keyprotect-go-client v0.17.3 // indirect
+	github.com/IBM/logs-go-sdk v0.7.0 // indirect
+	github.com/IBM/platform-services-go-sdk v0.101.0 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
+	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
+	golang.org/x/crypto v0.59.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
