@@ -1,0 +1,76 @@
+package sector
+
+import (
+	"errors"
+	"runtime"
+)
+
+// DefaultBatchSize is the number of bytes per batch when Options.BatchSize
+// is zero. 1 MiB amortises the hand-off between goroutines to noise while
+// keeping memory at a few MiB per worker (see BenchmarkWriterBatchSize).
+const DefaultBatchSize = 1 << 20
+
+// ErrClosed is returned by Writer.Write and Reader.Read after Close.
+var ErrClosed = errors.New("sector: closed")
+
+// Transform encrypts or decrypts buf in place; buf holds whole units, and
+// buf's first unit is unit number first of the stream (counting from
+// Options.FirstUnit). It is called concurrently from several goroutines on
+// distinct buffers and must not retain buf.
+type Transform func(buf []byte, first uint64)
+
+// Options tunes a Writer or Reader. The zero value is ready to use.
+type Options struct {
+	// Workers is the number of transforms run in parallel. The default
+	// (zero or negative) is runtime.GOMAXPROCS(0).
+	Workers int
+	// BatchSize is the number of bytes per batch, rounded down to whole
+	// units (at least one unit). The default is DefaultBatchSize (1 MiB).
+	BatchSize int
+	// FirstUnit is the number of the first unit of the stream.
+	FirstUnit uint64
+	// Progress, if set, is called with the running total of bytes done:
+	// for a Writer, bytes written to dst (from the goroutine that writes
+	// them, after each batch); for a Reader, bytes handed to the caller
+	// (from the goroutine calling Read or WriteTo). It blocks the stream
+	// while it runs, so it must be fast (e.g. store an atomic).
+	Progress func(done int64)
+}
+
+// config is Options with defaults applied.
+type config struct {
+	workers   int
+	batch     int // bytes, a multiple of unit
+	unit      int
+	firstUnit uint64
+	progress  func(int64)
+}
+
+func newConfig(unitSize int, o Options) config {
+	if unitSize <= 0 {
+		panic("sector: unit size must be positive")
+	}
+	c := config{
+		workers:   o.Workers,
+		batch:     o.BatchSize,
+		unit:      unitSize,
+		firstUnit: o.FirstUnit,
+		progress:  o.Progress,
+	}
+	if c.workers <= 0 {
+		c.workers = runtime.GOMAXPROCS(0)
+	}
+	if c.batch <= 0 {
+		c.batch = DefaultBatchSize
+	}
+	c.batch -= c.batch % unitSize
+	if c.batch < unitSize {
+		c.batch = unitSize
+	}
+	return c
+}
+
+// slots is how many batches may exist at once: one being filled, Workers
+// being transformed, Workers done and waiting for their turn to be written
+// (or read), which keeps every worker busy while the writer is slow.
+func (c config) slots() int { return 2*c.workers + 1 }
