@@ -94,7 +94,7 @@ var writeMethods = map[string]func(w *sector.Writer, data []byte) error{
 		}
 		return nil
 	},
-	"Write511": func(w *sector.Writer, data []byte) error { return writeChunks(w, data, unit-1) },
+	"Write511":  func(w *sector.Writer, data []byte) error { return writeChunks(w, data, unit-1) },
 	"Write7777": func(w *sector.Writer, data []byte) error { return writeChunks(w, data, 7777) },
 	"ReadFrom": func(w *sector.Writer, data []byte) error {
 		n, err := w.ReadFrom(bytes.NewReader(data))
