@@ -4,13 +4,19 @@ go 1.26.4
 
 require (
 	github.com/IBM/go-sdk-core/v5 v5.25.3 // indirect
+	github.com/IBM/ibm-cos-sdk-go v1.14.1 // indirect
 	github.com/IBM/keyprotect-go-client v0.17.3 // indirect
 	github.com/IBM/logs-go-sdk v0.7.0 // indirect
 	github.com/IBM/platform-services-go-sdk v0.101.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
+	github.com/jmespath/go-jmespath v0.4.0 // indirect
+	github.com/johannesboyne/gofakes3 v1.2.0 // indirect
+	github.com/ryszard/goskiplist v0.0.0-20150312221310-2dfbae5fcf46 // indirect
+	go.shabbyrobe.org/gocovmerge v0.0.0-20230507111327-fa4f82cfbf4d // indirect
 	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/tools v0.51.0 // indirect
 )

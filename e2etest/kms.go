@@ -1,20 +1,165 @@
 package e2etest
 
-// Key Protect / HPCS emulation. OWNER: the keys/iam work. Replace this file.
+// Key Protect / Hyper Protect Crypto Services emulation: routing, request
+// authentication and the error envelope. Keys live in kms_keys.go, key
+// actions (wrap, unwrap, rotate, …) in kms_actions.go.
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
+	"time"
 )
 
-type kmsState struct{}
-
-func (c *Cloud) kmsHandler() http.Handler { return http.NotFoundHandler() }
-
-// unwrapWDEK unwraps a wrapped DEK with the root key named by its CRN, as
-// the storage service does during an import; it fails when the key does not
-// exist, is not in a state that allows unwrap, or the WDEK is not its.
-// Called by the SoftLayer import.
-func (c *Cloud) unwrapWDEK(rootKeyCRN string, wdek []byte) ([]byte, error) {
-	return nil, errors.New("e2etest: key protect is not emulated yet")
+// kmsState holds every key of both KMS instances. Guarded by Cloud.mu.
+type kmsState struct {
+	keys         map[string]*kmsKey // key ID → key
+	order        []string           // key IDs in creation order, for listing
+	importTokens map[string]*kmsImportToken
 }
+
+func (s *kmsState) init() {
+	if s.keys == nil {
+		s.keys = map[string]*kmsKey{}
+		s.importTokens = map[string]*kmsImportToken{}
+	}
+}
+
+// Key Protect's media types.
+const (
+	kmsKeyType   = "application/vnd.ibm.kms.key+json"
+	kmsErrorType = "application/vnd.ibm.kms.error+json"
+	kmsActionURI = "kms/secrets"
+)
+
+// kmsCaller is an authenticated Key Protect request: who and which instance.
+type kmsCaller struct {
+	who      Identity
+	instance string
+	service  string // "kms" or "hs-crypto"
+}
+
+func (c *Cloud) kmsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v2/keys", c.kmsCreateKey)
+	mux.HandleFunc("GET /api/v2/keys", c.kmsListKeys)
+	mux.HandleFunc("GET /api/v2/keys/{id}", c.kmsGetKey)
+	mux.HandleFunc("GET /api/v2/keys/{id}/metadata", c.kmsGetKey)
+	mux.HandleFunc("GET /api/v2/keys/{id}/versions", c.kmsListVersions)
+	mux.HandleFunc("DELETE /api/v2/keys/{id}", c.kmsDeleteKey)
+	mux.HandleFunc("POST /api/v2/keys/{id}/actions/{action}", c.kmsAction)
+	mux.HandleFunc("POST /api/v2/keys/{id}/aliases/{alias}", c.kmsCreateAlias)
+	mux.HandleFunc("DELETE /api/v2/keys/{id}/aliases/{alias}", c.kmsDeleteAlias)
+	mux.HandleFunc("POST /api/v2/import_token", c.kmsCreateImportToken)
+	mux.HandleFunc("GET /api/v2/import_token", c.kmsGetImportToken)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeKPError(w, http.StatusNotFound, "NOT_FOUND_ERR", "Not Found: the requested resource does not exist")
+	})
+	return mux
+}
+
+// kmsAuth authenticates a request and resolves its bluemix-instance header.
+// It answers the error itself and returns ok=false when the call is refused.
+func (c *Cloud) kmsAuth(w http.ResponseWriter, r *http.Request, op string) (kmsCaller, bool) {
+	who, err := c.authenticate(r)
+	if err != nil {
+		msg := "Unauthorized: The user does not have access to the specified resource"
+		if errors.Is(err, errExpiredToken) {
+			msg = "Unauthorized: the access token has expired"
+		}
+		writeKPError(w, http.StatusUnauthorized, "UNAUTHORIZED_ERR", msg)
+		return kmsCaller{}, false
+	}
+	inst := r.Header.Get("Bluemix-Instance")
+	cl := kmsCaller{who: who, instance: inst}
+	switch {
+	case inst == "":
+		writeKPError(w, http.StatusBadRequest, "MISSING_INSTANCE_ERR", "Bad Request: the bluemix-instance header is required")
+		return cl, false
+	case inst == c.KPInstanceID:
+		cl.service = "kms"
+	case inst == c.HPCSInstanceID:
+		cl.service = "hs-crypto"
+	default:
+		writeKPError(w, http.StatusUnauthorized, "INSTANCE_NOT_FOUND_ERR", "Unauthorized: the service instance does not exist or the user cannot access it")
+		return cl, false
+	}
+	if who.AccountID != c.AccountID {
+		writeKPError(w, http.StatusForbidden, "FORBIDDEN_ERR", "Forbidden: the token belongs to another account")
+		return cl, false
+	}
+	resource := map[string]string{"serviceName": cl.service, "serviceInstance": cl.instance}
+	if role := kmsRequiredRole(op); !c.hasAccess(who, role, resource) {
+		writeKPError(w, http.StatusForbidden, "FORBIDDEN_ERR", "Forbidden: the caller has no "+role+" access to the instance")
+		return cl, false
+	}
+	return cl, true
+}
+
+// kmsRequiredRole is the service role an operation needs, as Key Protect's
+// roles grant them: Readers use keys, Writers create and rotate them,
+// Managers change their state and delete them.
+func kmsRequiredRole(op string) string {
+	switch op {
+	case "getKey", "listKeys", "wrap", "unwrap", "rewrap", "getImportToken":
+		return "Reader"
+	case "createKey", "rotate", "createImportToken":
+		return "Writer"
+	default:
+		return "Manager"
+	}
+}
+
+// writeKPError answers in Key Protect's error envelope, which
+// keyprotect-go-client decodes into kp.Error{Message, Reasons}.
+func writeKPError(w http.ResponseWriter, status int, code, msg string) {
+	if code == "" {
+		code = strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_")) + "_ERR"
+	}
+	reasonMsg := msg
+	if _, after, ok := strings.Cut(msg, ": "); ok {
+		reasonMsg = after
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"metadata": map[string]any{"collectionType": kmsErrorType, "collectionTotal": 1},
+		"resources": []map[string]any{{
+			"errorMsg": msg,
+			"reasons": []map[string]any{{
+				"code": code, "message": reasonMsg, "status": status,
+				"moreInfo": "https://cloud.ibm.com/apidocs/key-protect",
+			}},
+		}},
+	})
+}
+
+func writeKPJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// kmsEvent records the audit event of a key operation. status is the HTTP
+// status the call answered; anything but 2xx is a failure.
+func (c *Cloud) kmsEvent(r *http.Request, who Identity, action string, k kmsKeyView, status int, msg string) {
+	ev := Event{
+		Action:  "kms.secrets." + action,
+		Message: "Key Protect: " + action + " key " + k.Name,
+		Target:  EventTarget{ID: k.CRN, Name: k.Name, TypeURI: kmsActionURI},
+		Reason:  EventReason{ReasonCode: status},
+		Service: ServiceKMS,
+	}
+	if status >= 300 {
+		ev.Outcome = "failure"
+		ev.Severity = "warning"
+		ev.Message += " -failure: " + msg
+	}
+	if action == "delete" || action == "disable" {
+		ev.Severity = "critical"
+	}
+	c.record(r, who, ev)
+}
+
+func kmsNow() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
