@@ -1,3 +1,5 @@
+//go:build purego || !amd64
+
 package xts
 
 // defaultImpl is the fastest path this build and CPU support.
