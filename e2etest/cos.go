@@ -424,10 +424,10 @@ func (c *Cloud) cosObject(bucket, key string) (r io.ReaderAt, size int64, region
 // objectReaderAt reads an object of the memory backend with ranged gets,
 // so no copy of the object is made; it fails if the object is replaced.
 type objectReaderAt struct {
-	backend      gofakes3.Backend
-	bucket, key  string
-	size         int64
-	hash         []byte
+	backend     gofakes3.Backend
+	bucket, key string
+	size        int64
+	hash        []byte
 }
 
 func (o *objectReaderAt) ReadAt(p []byte, off int64) (int, error) {
