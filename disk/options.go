@@ -1,0 +1,84 @@
+package disk
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+)
+
+// Stage names a phase of a write.
+type Stage int
+
+const (
+	// StageScan is the first pass: reading the source to find all-zero
+	// blocks, so the layout (tables, refcounts) is known before any byte is
+	// written.
+	StageScan Stage = iota
+	// StageWrite is the sequential pass that writes the output.
+	StageWrite
+)
+
+func (s Stage) String() string {
+	if s == StageScan {
+		return "scan"
+	}
+	return "write"
+}
+
+// Progress reports how far a write is: Done of Total bytes of the source
+// scanned (StageScan) or of the output written (StageWrite).
+type Progress struct {
+	Stage       Stage
+	Done, Total int64
+}
+
+// WriteOption configures the writers.
+type WriteOption func(*writeOptions) error
+
+type writeOptions struct {
+	workers  int
+	progress func(Progress)
+	luksOpts []any // luks.Option values, kept opaque until the qcow2 writer uses them
+}
+
+func newWriteOptions(opts []WriteOption) (*writeOptions, error) {
+	o := &writeOptions{workers: runtime.GOMAXPROCS(0)}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// WithWorkers sets how many goroutines read, scan and encrypt blocks in
+// parallel; the output order never depends on it. The default is
+// runtime.GOMAXPROCS(0).
+func WithWorkers(n int) WriteOption {
+	return func(o *writeOptions) error {
+		if n < 1 {
+			return fmt.Errorf("disk: workers must be at least 1, got %d", n)
+		}
+		o.workers = n
+		return nil
+	}
+}
+
+// WithProgress calls fn as the write advances, from the goroutine that
+// writes dst (so a slow fn slows the write; it is never called
+// concurrently). The default is no reporting.
+func WithProgress(fn func(Progress)) WriteOption {
+	return func(o *writeOptions) error {
+		o.progress = fn
+		return nil
+	}
+}
+
+func (o *writeOptions) report(s Stage, done, total int64) {
+	if o.progress != nil {
+		o.progress(Progress{Stage: s, Done: done, Total: total})
+	}
+}
+
+// ErrEmpty is returned when asked to write a disk of size zero.
+var ErrEmpty = errors.New("disk: source disk is empty")
