@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+)
+
+// input is the source of a command: a file or standard input.
+type input struct {
+	r    io.Reader
+	f    *os.File // nil for standard input
+	size int64    // -1 when unknown (a pipe)
+	name string
+}
+
+func openInput(e *env, path string) (*input, error) {
+	if path == "" {
+		return nil, usagef("--in is required")
+	}
+	if path == "-" {
+		in := &input{r: e.stdin, size: -1, name: "standard input"}
+		if f, ok := e.stdin.(*os.File); ok {
+			in.size = regularSize(f)
+		}
+		return in, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return &input{r: f, f: f, size: regularSize(f), name: path}, nil
+}
+
+// regularSize returns the size of a regular file, or -1.
+func regularSize(f *os.File) int64 {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return -1
+	}
+	return fi.Size()
+}
+
+func (in *input) Close() error {
+	if in.f == nil {
+		return nil
+	}
+	return in.f.Close()
+}
+
+// output is the destination of a command: a file or standard output. A
+// regular file is removed again when the command fails, so a failed run
+// leaves no half-written image behind.
+type output struct {
+	w    io.Writer
+	f    *os.File // nil for standard output
+	path string
+	done bool
+}
+
+func createOutput(e *env, path string, in *input, perm os.FileMode) (*output, error) {
+	if path == "" {
+		return nil, usagef("--out is required")
+	}
+	if path == "-" {
+		return &output{w: e.stdout}, nil
+	}
+	if in.f != nil {
+		if fi, err := os.Stat(path); err == nil {
+			if ii, err := in.f.Stat(); err == nil && os.SameFile(fi, ii) {
+				return nil, usagef("--in and --out are the same file %s", path)
+			}
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &output{w: f, f: f, path: path}, nil
+}
+
+// commit closes a file output after a successful run.
+func (o *output) commit() error {
+	o.done = true
+	if o.f == nil {
+		return nil
+	}
+	if err := o.f.Close(); err != nil {
+		os.Remove(o.path)
+		return err
+	}
+	return nil
+}
+
+// abort undoes a failed run: it closes the file and removes it if it is a
+// regular file (not, say, /dev/null). It does nothing after commit.
+func (o *output) abort() {
+	if o.done || o.f == nil {
+		return
+	}
+	o.done = true
+	fi, err := o.f.Stat()
+	o.f.Close()
+	if err == nil && fi.Mode().IsRegular() {
+		os.Remove(o.path)
+	}
+}
+
+// ctxReader stops a copy once ctx is done (Ctrl-C), between reads.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// countingReader counts the bytes read, for the progress bar.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// readFileLimit reads a small secret file, refusing one larger than limit
+// bytes. Buffers it outgrows are cleared, so no stray copy stays in memory.
+func readFileLimit(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size := int64(512)
+	if n := regularSize(f); n >= 0 {
+		size = min(n, limit) + 1 // +1 to see EOF (or an oversized file) in one pass
+	}
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			if int64(len(b)) > limit {
+				clear(b)
+				return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+			}
+			nb := make([]byte, len(b), 2*cap(b))
+			copy(nb, b)
+			clear(b)
+			b = nb
+		}
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			clear(b)
+			return nil, err
+		}
+	}
+	if int64(len(b)) > limit {
+		clear(b)
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
+
+var errEmptyPassphrase = errors.New("passphrase file is empty")
+
+// maxPassphrase is cryptsetup's default --keyfile-size limit (8 MiB).
+const maxPassphrase = 8 << 20
+
+// readPassphrase returns the passphrase file's bytes, unchanged (no newline
+// stripping, as cryptsetup's --key-file). The caller clears it when done.
+func readPassphrase(path string) ([]byte, error) {
+	if path == "" {
+		return nil, usagef("--passphrase-file is required")
+	}
+	b, err := readFileLimit(path, maxPassphrase)
+	if err != nil {
+		return nil, fmt.Errorf("passphrase file: %w", err)
+	}
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%s: %w", path, errEmptyPassphrase)
+	}
+	return b, nil
+}
