@@ -76,8 +76,18 @@ func (c *Cipher) unitsAsm(dst, src []byte, unitSize int, first, step uint64, dec
 	case decrypt:
 		kernel, rk = xtsDecAESNI, &c.dec1
 	}
-	var tw [tweakBatch][16]byte
 	n := len(src) / unitSize
+	if n == 1 {
+		// One unit (Encrypt, Decrypt): skip the batch array, whose zeroing
+		// and wiping would cost as much as the unit itself.
+		var tw [16]byte
+		binary.LittleEndian.PutUint64(tw[:8], first)
+		ecbEncAESNI(&c.enc2, c.rounds, &tw, 1)
+		kernel(rk, c.rounds, &dst[0], &src[0], unitSize, 1, &tw)
+		clear(tw[:])
+		return
+	}
+	var tw [tweakBatch][16]byte
 	for i := 0; i < n; {
 		k := min(n-i, tweakBatch)
 		for j := range k {

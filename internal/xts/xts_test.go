@@ -263,3 +263,21 @@ func TestLongerDst(t *testing.T) {
 		}
 	})
 }
+
+// TestDefaultImpl checks that NewCipher takes the fastest path available
+// (supportedImpls lists them slowest first) and names it for
+// scripts/bench-xts.sh.
+func TestDefaultImpl(t *testing.T) {
+	s := supportedImpls()
+	if defaultImpl != s[len(s)-1] {
+		t.Fatalf("default implementation %v, but %v is available", defaultImpl, s[len(s)-1])
+	}
+	c, err := NewCipher(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.impl != defaultImpl {
+		t.Fatalf("NewCipher chose %v, want %v", c.impl, defaultImpl)
+	}
+	t.Logf("default implementation: %v (available: %v)", defaultImpl, s)
+}
