@@ -207,4 +207,3 @@ func (q *qcowInfo) parseExtensions(r io.ReaderAt) error {
 	}
 	return nil
 }
-

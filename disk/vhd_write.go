@@ -90,11 +90,9 @@ func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyH
 	l := newVHDLayout(size, alloc)
 
 	var uuid [16]byte
-	if _, err := rand.Read(uuid[:]); err != nil {
+	if err := randomUUID(&uuid); err != nil {
 		return 0, err
 	}
-	uuid[6] = uuid[6]&0x0f | 0x40
-	uuid[8] = uuid[8]&0x3f | 0x80
 	footer := newVHDFooter(size, vhdTypeDynamic, uuid, time.Now())
 	fb := footer.marshal()
 	hdr := vhdHeader{tableOffset: uint64(l.batOff), maxEntries: uint32(l.blocks), blockSize: VHDBlockSize}
@@ -197,4 +195,14 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// randomUUID fills u with a version 4 UUID.
+func randomUUID(u *[16]byte) error {
+	if _, err := rand.Read(u[:]); err != nil {
+		return err
+	}
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return nil
 }

@@ -1,0 +1,76 @@
+package disk
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Convert writes src to dst in a plain (unencrypted) format: Raw, VHDFixed,
+// VHDDynamic (2 MiB blocks, zero blocks left out) or QCOW2 (v3, 64 KiB
+// clusters, zero clusters left out). For the encrypted formats use
+// WriteEncryptedVHD and WriteQCOW2LUKS. dst is written sequentially; it
+// returns the number of bytes written.
+func Convert(ctx context.Context, dst io.Writer, src Disk, to Format, opts ...WriteOption) (int64, error) {
+	o, err := newWriteOptions(opts)
+	if err != nil {
+		return 0, err
+	}
+	switch to {
+	case Raw:
+		cw := &countWriter{w: dst}
+		err := copyRaw(ctx, cw, src, src.Size(), o)
+		return cw.n, err
+	case VHDFixed:
+		if src.Size() <= 0 {
+			return 0, ErrEmpty
+		}
+		size := roundUp(src.Size(), SectorSize)
+		cw := &countWriter{w: dst}
+		if err := copyRaw(ctx, cw, src, size, o); err != nil {
+			return cw.n, err
+		}
+		var uuid [16]byte
+		if err := randomUUID(&uuid); err != nil {
+			return cw.n, err
+		}
+		f := newVHDFooter(size, vhdTypeFixed, uuid, time.Now())
+		_, err := cw.Write(f.marshal())
+		return cw.n, err
+	case VHDDynamic:
+		return writeVHD(ctx, dst, src, nil, nil, opts)
+	case QCOW2:
+		return writeQCOW2(ctx, dst, src, nil, o)
+	case EncryptedVHD, QCOW2LUKS:
+		return 0, fmt.Errorf("disk: Convert to %s needs a secret: use Write%s", to, map[Format]string{EncryptedVHD: "EncryptedVHD", QCOW2LUKS: "QCOW2LUKS"}[to])
+	}
+	return 0, fmt.Errorf("disk: cannot convert to %s", to)
+}
+
+// copyRaw streams the virtual disk, padded with zeros to size, reading
+// ahead in parallel.
+func copyRaw(ctx context.Context, dst io.Writer, src Disk, size int64, o *writeOptions) error {
+	const chunk = 1 << 20
+	n := int((size + chunk - 1) / chunk)
+	srcSize := src.Size()
+	var done int64
+	return ordered(ctx, o.workers, n, chunk, func(i int, buf []byte) error {
+		off := int64(i) * chunk
+		ln := min(chunk, size-off)
+		rd := max(0, min(ln, srcSize-off))
+		if err := readFullDisk(src, buf[:rd], off); err != nil {
+			return err
+		}
+		clear(buf[rd:ln])
+		return nil
+	}, func(i int, buf []byte) error {
+		ln := min(chunk, size-int64(i)*chunk)
+		if _, err := dst.Write(buf[:ln]); err != nil {
+			return err
+		}
+		done += ln
+		o.report(StageWrite, done, size)
+		return nil
+	})
+}

@@ -1,0 +1,254 @@
+package disk
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// qcowCrypto is what an encrypted qcow2 needs: the LUKS header to embed
+// and the cipher keyed with its volume key.
+type qcowCrypto struct {
+	header []byte
+	c      sectorCipher
+}
+
+// qcowLayout places every cluster of the qcow2 file we write:
+//
+//	header | LUKS header | L1 | refcount table | refcount blocks | L2 tables | data
+//
+// Data clusters follow in guest order, so the file is written front to back.
+type qcowLayout struct {
+	size     int64 // virtual size
+	clusters int64 // guest clusters
+	alloc    []bool
+	nData    int64
+	l1Size   int64
+	hasL2    []bool // per L1 entry
+	nL2      int64
+	luksLen  int64
+	luksOff  int64
+	l1Off    int64
+	rtOff    int64
+	rtc      int64 // refcount table clusters
+	rbOff    int64
+	rbc      int64 // refcount blocks
+	l2Off    int64
+	dataOff  int64
+	total    int64 // host clusters
+}
+
+const (
+	qcowCS          = QCOW2ClusterSize
+	qcowL2Entries   = qcowCS / 8
+	qcowRefsPerBlk  = qcowCS / 2 // 16-bit refcounts
+	qcowClusterBits = 16
+)
+
+func newQCOWLayout(size int64, alloc []bool, luksLen int64) *qcowLayout {
+	l := &qcowLayout{size: size, clusters: int64(len(alloc)), alloc: alloc, luksLen: luksLen}
+	l.l1Size = (l.clusters + qcowL2Entries - 1) / qcowL2Entries
+	l.hasL2 = make([]bool, l.l1Size)
+	for g, a := range alloc {
+		if a {
+			l.nData++
+			l.hasL2[int64(g)/qcowL2Entries] = true
+		}
+	}
+	for _, h := range l.hasL2 {
+		if h {
+			l.nL2++
+		}
+	}
+	lc := (luksLen + qcowCS - 1) / qcowCS
+	l1c := max(1, (l.l1Size*8+qcowCS-1)/qcowCS)
+	// Refcount blocks cover every cluster, themselves included: iterate
+	// to the fixed point (two rounds at most in practice).
+	l.rbc, l.rtc = 1, 1
+	for {
+		l.total = 1 + lc + l1c + l.rtc + l.rbc + l.nL2 + l.nData
+		rbc := (l.total + qcowRefsPerBlk - 1) / qcowRefsPerBlk
+		rtc := (rbc*8 + qcowCS - 1) / qcowCS
+		if rbc == l.rbc && rtc == l.rtc {
+			break
+		}
+		l.rbc, l.rtc = max(rbc, l.rbc), max(rtc, l.rtc)
+	}
+	l.luksOff = qcowCS
+	l.l1Off = (1 + lc) * qcowCS
+	l.rtOff = l.l1Off + l1c*qcowCS
+	l.rbOff = l.rtOff + l.rtc*qcowCS
+	l.l2Off = l.rbOff + l.rbc*qcowCS
+	l.dataOff = l.l2Off + l.nL2*qcowCS
+	return l
+}
+
+func (l *qcowLayout) header(cryptMethod uint32) []byte {
+	b := make([]byte, qcowCS)
+	be := binary.BigEndian
+	copy(b, qcowMagic)
+	be.PutUint32(b[4:], 3)
+	be.PutUint32(b[20:], qcowClusterBits)
+	be.PutUint64(b[24:], uint64(l.size))
+	be.PutUint32(b[32:], cryptMethod)
+	be.PutUint32(b[36:], uint32(l.l1Size))
+	be.PutUint64(b[40:], uint64(l.l1Off))
+	be.PutUint64(b[48:], uint64(l.rtOff))
+	be.PutUint32(b[56:], uint32(l.rtc))
+	be.PutUint32(b[96:], 4) // refcount_order: 16-bit refcounts
+	be.PutUint32(b[100:], qcowV3HeaderLen)
+	ext := b[qcowV3HeaderLen:]
+	if cryptMethod == qcowCryptLUKS {
+		be.PutUint32(ext, qcowExtFDE)
+		be.PutUint32(ext[4:], 16)
+		be.PutUint64(ext[8:], uint64(l.luksOff))
+		be.PutUint64(ext[16:], uint64(l.luksLen))
+		ext = ext[24:]
+	}
+	be.PutUint32(ext, qcowExtEnd) // end of extensions (already zero)
+	return b
+}
+
+// maxQCOWSize keeps l1_size within QEMU's 32 MiB limit for 64 KiB clusters.
+const maxQCOWSize = qcowMaxL1Bytes / 8 * qcowL2Entries * qcowCS
+
+// writeQCOW2 writes a qcow2 v3 image with 64 KiB clusters; cr is nil for a
+// plain one.
+func writeQCOW2(ctx context.Context, dst io.Writer, src Disk, cr *qcowCrypto, o *writeOptions) (int64, error) {
+	if src.Size() <= 0 {
+		return 0, ErrEmpty
+	}
+	size := roundUp(src.Size(), SectorSize)
+	if size > maxQCOWSize {
+		return 0, fmt.Errorf("disk: %d bytes is too large for qcow2 with 64 KiB clusters", size)
+	}
+	alloc, err := scanAllocated(ctx, src, size, qcowCS, o)
+	if err != nil {
+		return 0, err
+	}
+	var luksLen int64
+	method := uint32(qcowCryptNone)
+	if cr != nil {
+		luksLen = int64(len(cr.header))
+		method = qcowCryptLUKS
+	}
+	l := newQCOWLayout(size, alloc, luksLen)
+	cw := &countWriter{w: dst}
+	totalBytes := l.total * qcowCS
+	write := func(b []byte) error {
+		if _, err := cw.Write(b); err != nil {
+			return err
+		}
+		o.report(StageWrite, cw.n, totalBytes)
+		return ctx.Err()
+	}
+	be := binary.BigEndian
+	if err := write(l.header(method)); err != nil {
+		return cw.n, err
+	}
+	if cr != nil {
+		if err := write(cr.header); err != nil {
+			return cw.n, err
+		}
+		if err := write(make([]byte, l.l1Off-l.luksOff-luksLen)); err != nil {
+			return cw.n, err
+		}
+	}
+	// L1: entries for the L2 tables, which follow in L1 order.
+	l1 := make([]byte, l.rtOff-l.l1Off)
+	l2i := int64(0)
+	for i, h := range l.hasL2 {
+		if h {
+			be.PutUint64(l1[8*i:], uint64(l.l2Off+l2i*qcowCS)|qcowOflagCopied)
+			l2i++
+		}
+	}
+	if err := write(l1); err != nil {
+		return cw.n, err
+	}
+	rt := make([]byte, l.rtc*qcowCS)
+	for i := int64(0); i < l.rbc; i++ {
+		be.PutUint64(rt[8*i:], uint64(l.rbOff+i*qcowCS))
+	}
+	if err := write(rt); err != nil {
+		return cw.n, err
+	}
+	// Every cluster of the file is used exactly once: refcount 1 for
+	// clusters [0, total), 0 after.
+	blk := make([]byte, qcowCS)
+	for i := int64(0); i < l.rbc; i++ {
+		clear(blk)
+		for j := int64(0); j < qcowRefsPerBlk && i*qcowRefsPerBlk+j < l.total; j++ {
+			be.PutUint16(blk[2*j:], 1)
+		}
+		if err := write(blk); err != nil {
+			return cw.n, err
+		}
+	}
+	// L2 tables, generated one at a time; data cluster k is the k-th
+	// allocated guest cluster.
+	var k int64
+	for i, h := range l.hasL2 {
+		if !h {
+			continue
+		}
+		clear(blk)
+		for j := int64(0); j < qcowL2Entries; j++ {
+			g := int64(i)*qcowL2Entries + j
+			if g >= l.clusters {
+				break
+			}
+			if alloc[g] {
+				be.PutUint64(blk[8*j:], uint64(l.dataOff+k*qcowCS)|qcowOflagCopied)
+				k++
+			}
+		}
+		if err := write(blk); err != nil {
+			return cw.n, err
+		}
+	}
+	if cw.n != l.dataOff {
+		return cw.n, fmt.Errorf("disk: internal error: metadata ends at %d, planned %d", cw.n, l.dataOff)
+	}
+
+	// Data: batches of up to 16 allocated clusters, contiguous in the file.
+	guest := make([]int64, 0, l.nData)
+	for g, a := range alloc {
+		if a {
+			guest = append(guest, int64(g))
+		}
+	}
+	const per = 16
+	batches := (len(guest) + per - 1) / per
+	srcSize := src.Size()
+	produce := func(i int, buf []byte) error {
+		first := i * per
+		n := min(per, len(guest)-first)
+		for j := 0; j < n; j++ {
+			c := buf[j*qcowCS : (j+1)*qcowCS]
+			off := guest[first+j] * qcowCS
+			ln := min(qcowCS, srcSize-off)
+			if err := readFullDisk(src, c[:ln], off); err != nil {
+				return err
+			}
+			clear(c[ln:])
+		}
+		if cr != nil {
+			host := l.dataOff + int64(first)*qcowCS
+			cr.c.EncryptUnits(buf[:n*qcowCS], buf[:n*qcowCS], SectorSize, uint64(host/SectorSize), 1)
+		}
+		return nil
+	}
+	consume := func(i int, buf []byte) error {
+		n := min(per, len(guest)-i*per)
+		return write(buf[:n*qcowCS])
+	}
+	if err := ordered(ctx, o.workers, batches, per*qcowCS, produce, consume); err != nil {
+		return cw.n, err
+	}
+	if cw.n != totalBytes {
+		return cw.n, fmt.Errorf("disk: internal error: wrote %d bytes, planned %d", cw.n, totalBytes)
+	}
+	return cw.n, nil
+}
