@@ -1,0 +1,97 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/IBM/go-sdk-core/v5/core"
+	"github.com/IBM/platform-services-go-sdk/iamidentityv1"
+	"github.com/IBM/platform-services-go-sdk/iampolicymanagementv1"
+)
+
+// Config configures a Client. Set Authenticator, or APIKey (with IAMURL
+// for a non-default IAM such as e2etest).
+type Config struct {
+	// URL is the IAM API endpoint (policies and identity). The default is
+	// IAMURL, or DefaultURL.
+	URL string
+	// Authenticator authenticates every call, e.g. a *TokenSource shared
+	// with the other clients of a run.
+	Authenticator core.Authenticator
+	// APIKey and IAMURL build a TokenSource when Authenticator is nil.
+	APIKey string
+	IAMURL string
+	// AccountID is the account the policies and service IDs belong to. The
+	// default is the account of the token (see TokenSource.AccountID).
+	AccountID string
+	// MaxRetries bounds the retries of calls answered 429 or 5xx, with
+	// exponential backoff up to MaxRetryInterval. The defaults are 4 and 30s;
+	// a negative MaxRetries disables retries.
+	MaxRetries       int
+	MaxRetryInterval time.Duration
+}
+
+// Client manages IAM authorization policies, access policies, service IDs
+// and API keys with IBM's official platform-services SDK. It is safe for
+// concurrent use.
+type Client struct {
+	policies  *iampolicymanagementv1.IamPolicyManagementV1
+	identity  *iamidentityv1.IamIdentityV1
+	auth      core.Authenticator
+	accountID string
+}
+
+// NewClient returns a Client.
+func NewClient(cfg Config) (*Client, error) {
+	if cfg.Authenticator == nil {
+		if cfg.APIKey == "" {
+			return nil, errors.New("iam: Config needs an Authenticator or an APIKey")
+		}
+		ts, err := NewTokenSource(cfg.APIKey, cfg.IAMURL)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Authenticator = ts
+	}
+	if cfg.URL == "" {
+		cfg.URL = cfg.IAMURL
+	}
+	if cfg.URL == "" {
+		cfg.URL = DefaultURL
+	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 4
+	}
+	if cfg.MaxRetryInterval <= 0 {
+		cfg.MaxRetryInterval = 30 * time.Second
+	}
+	pm, err := iampolicymanagementv1.NewIamPolicyManagementV1(&iampolicymanagementv1.IamPolicyManagementV1Options{
+		URL: cfg.URL, Authenticator: cfg.Authenticator})
+	if err != nil {
+		return nil, err
+	}
+	id, err := iamidentityv1.NewIamIdentityV1(&iamidentityv1.IamIdentityV1Options{
+		URL: cfg.URL, Authenticator: cfg.Authenticator})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxRetries > 0 {
+		pm.EnableRetries(cfg.MaxRetries, cfg.MaxRetryInterval)
+		id.EnableRetries(cfg.MaxRetries, cfg.MaxRetryInterval)
+	}
+	return &Client{policies: pm, identity: id, auth: cfg.Authenticator, accountID: cfg.AccountID}, nil
+}
+
+// AccountID returns the account the client works in.
+func (c *Client) AccountID(ctx context.Context) (string, error) {
+	if c.accountID != "" {
+		return c.accountID, nil
+	}
+	if ts, ok := c.auth.(interface {
+		AccountID(context.Context) (string, error)
+	}); ok {
+		return ts.AccountID(ctx)
+	}
+	return "", errors.New("iam: Config.AccountID is required with this authenticator")
+}

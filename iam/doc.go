@@ -1,0 +1,26 @@
+// Package iam manages the IBM Cloud IAM side of the encrypted-image
+// workflow with IBM's official SDKs (go-sdk-core, platform-services-go-sdk):
+//
+//   - TokenSource: one IAM token source shared by every client of a run
+//     (it implements core.Authenticator and hands out raw tokens);
+//   - authorization policies: EnsureAuthorization creates (idempotently) the
+//     server-protect → kms|hs-crypto Reader policy an encrypted import needs,
+//     VerifyAuthorizations reports what is missing;
+//   - service IDs, their API keys (returned once, never printed), and
+//     access policies that let them read a COS bucket and use a KMS instance.
+//
+// Errors are typed: test them with errors.Is against ErrInvalidAPIKey,
+// ErrUnauthorized, ErrNotFound, ErrPolicyExists, ErrRateLimited and
+// ErrMissingAuthorization, or errors.As with *ServiceError (HTTP status and
+// IAM error code) and *MissingAuthorizationError.
+//
+// Calls answered 429 or 5xx are retried with exponential backoff (4 times,
+// up to 30 s apart, by default; see Config), and every call honours ctx.
+//
+// The package works unchanged against github.com/e2eimage/e2e/e2etest: give
+// it the emulator's IAMURL and APIKey.
+//
+// Live tests run against IBM Cloud only when IBMCLOUD_API_KEY is set
+// (IBMCLOUD_IAM_URL overrides the IAM endpoint; KP_INSTANCE_ID names a Key
+// Protect instance whose authorization is verified, never created).
+package iam
