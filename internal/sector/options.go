@@ -6,9 +6,11 @@ import (
 )
 
 // DefaultBatchSize is the number of bytes per batch when Options.BatchSize
-// is zero. 1 MiB amortises the hand-off between goroutines to noise while
-// keeping memory at a few MiB per worker (see BenchmarkWriterBatchSize).
-const DefaultBatchSize = 1 << 20
+// is zero. BenchmarkWriterBatchSize (AES-XTS, 2 cores) found 256 KiB the
+// fastest: large enough to make the hand-off between goroutines noise,
+// small enough that the batches in flight stay in cache (about 1 MiB in
+// all with 2 workers). 1 MiB was ~10% slower, 4 MiB ~40%.
+const DefaultBatchSize = 256 << 10
 
 // ErrClosed is returned by Writer.Write and Reader.Read after Close.
 var ErrClosed = errors.New("sector: closed")
@@ -25,7 +27,7 @@ type Options struct {
 	// (zero or negative) is runtime.GOMAXPROCS(0).
 	Workers int
 	// BatchSize is the number of bytes per batch, rounded down to whole
-	// units (at least one unit). The default is DefaultBatchSize (1 MiB).
+	// units (at least one unit). The default is DefaultBatchSize (256 KiB).
 	BatchSize int
 	// FirstUnit is the number of the first unit of the stream.
 	FirstUnit uint64

@@ -161,7 +161,7 @@ func TestWriterRoundTrip(t *testing.T) {
 					var out bytes.Buffer
 					o := sector.Options{Workers: workers, BatchSize: 4096, FirstUnit: first}
 					if size > 1<<20 {
-						o.BatchSize = 0 // the default 1 MiB batches
+						o.BatchSize = 0 // the default batch size
 					}
 					w := sector.NewWriter(&out, unit, xorUnits(t, unit), o)
 					if err := write(w, data); err != nil {
