@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,5 +138,23 @@ func TestReadPassphrase(t *testing.T) {
 	exact, err := readPassphrase(writeFile(t, dir, "max", bytes.Repeat([]byte{'a'}, maxPassphrase)))
 	if err != nil || len(exact) != maxPassphrase {
 		t.Errorf("passphrase of exactly the limit: %d bytes, %v", len(exact), err)
+	}
+}
+
+func TestEncryptCancelled(t *testing.T) {
+	dir := t.TempDir()
+	in := writeFile(t, dir, "in.raw", make([]byte, 1<<16))
+	pf := writeFile(t, dir, "pass", []byte("pw"))
+	out := filepath.Join(dir, "out.img")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // as Ctrl-C would
+	var stdout, stderr bytes.Buffer
+	code := runContext(ctx, []string{"encrypt", "--format", "test-xor", "--in", in, "--out", out, "--passphrase-file", pf}, nil, &stdout, &stderr)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	checkOneLineError(t, stderr.String(), "context canceled")
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a cancelled run left its output behind")
 	}
 }
