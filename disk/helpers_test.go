@@ -3,6 +3,7 @@ package disk_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -38,6 +39,11 @@ func pattern(size int64, kind string, seed uint64) []byte {
 	switch kind {
 	case "dense":
 		fill(0, size)
+	case "text": // compressible, so qemu-img -c really compresses it
+		for i := int64(0); i < size; {
+			line := fmt.Sprintf("line %d of a compressible disk\n", i)
+			i += int64(copy(b[i:], line))
+		}
 	case "sparse":
 		fill(0, 4*kiB)
 		fill(2*miB-1000, 3000)
