@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"io"
 	"slices"
 	"time"
 )
@@ -72,23 +72,7 @@ func runEncrypt(ctx context.Context, e *env, args []string) error {
 		return usagef("--out is required")
 	}
 
-	pass, err := readPassphrase(*passFile)
-	if err != nil {
-		return err
-	}
-	defer clear(pass)
-	in, err := openInput(e, *inPath)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := createOutput(e, *outPath, in, 0o644)
-	if err != nil {
-		return err
-	}
-	defer out.abort()
-
-	p := &encodeParams{passphrase: pass, in: in}
+	p := &encodeParams{}
 	// Only what the user chose is passed on; the rest is the format's default.
 	if set["workers"] {
 		p.workers = *workers
@@ -105,21 +89,9 @@ func runEncrypt(ctx context.Context, e *env, args []string) error {
 	if set["sector-size"] {
 		p.sectorSize = *sectorSize
 	}
-	src := ctxReader{ctx: ctx, r: in.r}
-	var bar *progress
-	if *showProgress {
-		bar = startProgress(e.stderr, "encrypt", in.size)
-		src.r = countingReader{r: in.r, n: bar.counter()}
-	}
-	err = enc.encode(ctx, out.w, src, p)
-	if bar != nil {
-		bar.finish()
-	}
-	if err != nil {
-		return err
-	}
-	if err := out.commit(); err != nil {
-		return fmt.Errorf("%s: %w", *outPath, err)
-	}
-	return nil
+	st := stream{label: "encrypt", passFile: *passFile, in: *inPath, out: *outPath, perm: 0o644, progress: *showProgress}
+	return st.run(ctx, e, func(dst io.Writer, src io.Reader, pass []byte, in *input) error {
+		p.passphrase, p.in = pass, in
+		return enc.encode(ctx, dst, src, p)
+	})
 }

@@ -77,12 +77,7 @@ func TestEncryptBadInput(t *testing.T) {
 	out := filepath.Join(dir, "out.img")
 	base := []string{"encrypt", "--in", in, "--out", out, "--passphrase-file", pf}
 	with := func(extra ...string) []string { return append(append([]string{}, base...), extra...) }
-	for _, tc := range []struct {
-		name string
-		args []string
-		code int
-		want string
-	}{
+	runBadCases(t, out, []badCase{
 		{"no format", with(), 2, "--format is required"},
 		{"unknown format", with("--format", "zip"), 2, `unknown --format "zip"`},
 		{"unknown flag", with("--format", "test-xor", "--frobnicate"), 2, "flag provided but not defined: -frobnicate"},
@@ -103,22 +98,7 @@ func TestEncryptBadInput(t *testing.T) {
 		{"missing input", []string{"encrypt", "--format", "test-xor", "--in", filepath.Join(dir, "nope.raw"), "--out", out, "--passphrase-file", pf}, 1, "no such file"},
 		{"same file", []string{"encrypt", "--format", "test-xor", "--in", in, "--out", in, "--passphrase-file", pf}, 2, "are the same file"},
 		{"output dir missing", []string{"encrypt", "--format", "test-xor", "--in", in, "--out", filepath.Join(dir, "no", "out"), "--passphrase-file", pf}, 1, "no such file"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := runCLI(t, nil, tc.args...)
-			if code != tc.code {
-				t.Errorf("exit %d, want %d (stderr %q)", code, tc.code, stderr)
-			}
-			if stdout != "" {
-				t.Errorf("stdout %q, want nothing", stdout)
-			}
-			checkOneLineError(t, stderr, tc.want)
-			if _, err := os.Stat(out); err == nil {
-				t.Error("a failed run left its output file behind")
-				os.Remove(out)
-			}
-		})
-	}
+	})
 	if got, _ := os.ReadFile(in); len(got) != 4096 {
 		t.Error("the input was damaged")
 	}

@@ -195,3 +195,50 @@ func readPassphrase(path string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// stream is the plumbing shared by commands that turn one stream into
+// another with a passphrase (encrypt, decrypt).
+type stream struct {
+	label             string // for the progress bar
+	passFile, in, out string // paths; "-" for standard input or output
+	perm              os.FileMode
+	progress          bool
+}
+
+// run reads the passphrase, opens the input and output, and calls fn with
+// them; src stops at ctx's end and feeds the progress bar. The output is
+// removed if fn fails, and the passphrase cleared afterwards.
+func (s stream) run(ctx context.Context, e *env, fn func(dst io.Writer, src io.Reader, pass []byte, in *input) error) error {
+	pass, err := readPassphrase(s.passFile)
+	if err != nil {
+		return err
+	}
+	defer clear(pass)
+	in, err := openInput(e, s.in)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := createOutput(e, s.out, in, s.perm)
+	if err != nil {
+		return err
+	}
+	defer out.abort()
+	src := ctxReader{ctx: ctx, r: in.r}
+	var bar *progress
+	if s.progress {
+		bar = startProgress(e.stderr, s.label, in.size)
+		src.r = countingReader{r: in.r, n: bar.counter()}
+	}
+	err = fn(out.w, src, pass, in)
+	if bar != nil {
+		bar.finish()
+	}
+	if err != nil {
+		return err
+	}
+	if err := out.commit(); err != nil {
+		return fmt.Errorf("%s: %w", s.out, err)
+	}
+	return nil
+}

@@ -89,3 +89,33 @@ func TestParseFlagsInterspersed(t *testing.T) {
 		t.Error("an unknown flag was accepted")
 	}
 }
+
+// badCase is a command line that must fail with one line naming want.
+type badCase struct {
+	name string
+	args []string
+	code int
+	want string
+}
+
+// runBadCases runs each case and checks its exit status, that nothing went
+// to stdout, and that no output file was left at out.
+func runBadCases(t *testing.T, out string, cases []badCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, nil, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tc.code, stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q, want nothing", stdout)
+			}
+			checkOneLineError(t, stderr, tc.want)
+			if _, err := os.Stat(out); err == nil {
+				t.Error("a failed run left its output file behind")
+				os.Remove(out)
+			}
+		})
+	}
+}
