@@ -7,7 +7,10 @@ import (
 	"sync"
 )
 
-var errInvalidRead = errors.New("sector: source returned an invalid count from Read")
+var (
+	errInvalidRead  = errors.New("sector: source returned an invalid count from Read")
+	errInvalidWrite = errors.New("sector: destination returned an invalid count from Write")
+)
 
 // Reader reads whole units from src, transforms them in parallel and returns
 // them in order. A producer goroutine reads src one batch ahead of the
@@ -79,7 +82,7 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 		}
 		m, err := w.Write(b.buf[r.off:b.n])
 		if m < 0 || m > b.n-r.off {
-			return total, errInvalidRead
+			return total, errInvalidWrite
 		}
 		r.off += m
 		total += int64(m)
