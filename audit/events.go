@@ -1,0 +1,143 @@
+package audit
+
+import (
+	"context"
+	"iter"
+	"time"
+
+	"github.com/IBM/go-sdk-core/v5/core"
+	"github.com/IBM/logs-go-sdk/logsv0"
+	"github.com/go-openapi/strfmt"
+)
+
+// Events streams the events q selects, as the service sends them: ranges
+// longer than Config.Window are queried window by window in time order, and
+// a window that holds more than Config.PageSize events is split in halves
+// and queried again, skipping events already delivered. Retryable failures
+// (429, 5xx, a connection that fails or is cut before any event of the
+// query) are retried. The sequence ends after an error: a *QueryError, a
+// *TruncatedError, an ErrInvalidQuery, or the context's error.
+func (c *Client) Events(ctx context.Context, q Query) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		if err := q.validate(); err != nil {
+			yield(Event{}, err)
+			return
+		}
+		filter := q
+		filter.Limit = 0 // the limit travels in the metadata, per window
+		text, _ := filter.DataPrime()
+		p := &pager{c: c, q: q, text: text, yield: yield}
+		start, end := q.Start.UTC().Truncate(time.Millisecond), ceilMillis(q.End.UTC())
+		for ws := start; ws.Before(end); {
+			we := ws.Add(c.cfg.Window).Truncate(time.Millisecond)
+			if we.After(end) {
+				we = end
+			}
+			p.seen, p.seenTotal = map[string]int{}, 0
+			if !p.window(ctx, ws, we) {
+				return
+			}
+			ws = we
+		}
+	}
+}
+
+func ceilMillis(t time.Time) time.Time {
+	if tt := t.Truncate(time.Millisecond); tt.Equal(t) {
+		return t
+	} else {
+		return tt.Add(time.Millisecond)
+	}
+}
+
+// pager runs the queries of one Events call.
+type pager struct {
+	c     *Client
+	q     Query
+	text  string
+	yield func(Event, error) bool
+
+	count     int            // events yielded
+	seen      map[string]int // keys delivered from the current top-level window
+	seenTotal int
+}
+
+// window queries [ws, we); false means the iteration is over.
+func (p *pager) window(ctx context.Context, ws, we time.Time) bool {
+	limit := p.c.cfg.PageSize
+	if p.q.Limit > 0 {
+		// One more than wanted tells whether more matched.
+		if l := p.q.Limit - p.count + 1 + p.seenTotal; l < limit {
+			limit = l
+		}
+	}
+	var st streamState
+	userLimit, stopped := false, false
+	local := map[string]int{}
+	onEvent := func(ev Event, key string) bool {
+		local[key]++
+		if local[key] <= p.seen[key] {
+			return true // delivered by the query of an enclosing window
+		}
+		p.seen[key]++
+		p.seenTotal++
+		if !ev.Time.IsZero() && (ev.Time.Before(p.q.Start) || !ev.Time.Before(p.q.End)) {
+			return true // the service's range has millisecond resolution
+		}
+		if p.q.Limit > 0 && p.count == p.q.Limit {
+			userLimit = true
+			return false
+		}
+		p.count++
+		if !p.yield(ev, nil) {
+			stopped = true
+			return false
+		}
+		return true
+	}
+	err := p.c.retry(ctx, func() (int, error) {
+		st = streamState{}
+		err := p.c.query(ctx, p.text, ws, we, limit, p.q.Tier, &st, onEvent)
+		return st.received, err
+	})
+	switch {
+	case stopped:
+		return false
+	case userLimit:
+		p.yield(Event{}, &TruncatedError{Limit: p.q.Limit, Start: p.q.Start, End: p.q.End})
+		return false
+	case err != nil:
+		if qe, ok := err.(*QueryError); ok {
+			qe.Start, qe.End = ws, we
+		}
+		p.yield(Event{}, err)
+		return false
+	case st.limitHit == 0:
+		return true
+	}
+	mid := ws.Add(we.Sub(ws) / 2).Truncate(time.Millisecond)
+	if !mid.After(ws) {
+		p.yield(Event{}, &TruncatedError{Limit: limit, Start: ws, End: we, ByService: true})
+		return false
+	}
+	return p.window(ctx, ws, mid) && p.window(ctx, mid, we)
+}
+
+// query sends one streaming query over [ws, we).
+func (c *Client) query(ctx context.Context, text string, ws, we time.Time, limit int, tier Tier,
+	st *streamState, onEvent func(Event, string) bool) error {
+	if tier == "" {
+		tier = TierFrequentSearch
+	}
+	start, end := strfmt.DateTime(ws), strfmt.DateTime(we)
+	opts := c.logs.NewQueryOptions().SetQuery(text).SetMetadata(&logsv0.ApisDataprimeV1Metadata{
+		StartDate: &start,
+		EndDate:   &end,
+		Tier:      core.StringPtr(string(tier)),
+		Syntax:    core.StringPtr(logsv0.ApisDataprimeV1Metadata_Syntax_Dataprime),
+		Limit:     core.Int64Ptr(int64(limit)),
+	})
+	return c.run(ctx, func(ctx context.Context, cb logsv0.QueryCallBack) {
+		c.logs.QueryWithContext(ctx, opts, cb)
+	}, st, onEvent)
+}
