@@ -10,6 +10,9 @@ import (
 
 var (
 	hasAESNI = cpu.X86.HasAES && cpu.X86.HasSSE41
+	// VAES and VPCLMULQDQ on ymm need only AVX2 (which also proves the OS
+	// saves ymm state and that CPUID leaf 7 exists).
+	hasVAES256 = hasAESNI && cpu.X86.HasAVX2 && cpu.X86.HasPCLMULQDQ && leaf7ECX(1<<9|1<<10)
 	// The 512-bit path needs VAES and VPCLMULQDQ on zmm registers, byte
 	// shifts of zmm (BW) and mask registers (F); the OS must save zmm
 	// state, which x/sys/cpu folds into HasAVX512F.
@@ -24,6 +27,8 @@ func pickImpl() impl {
 	switch {
 	case hasVAES512:
 		return implVAES512
+	case hasVAES256:
+		return implVAES256
 	case hasAESNI:
 		return implAESNI
 	}
@@ -35,6 +40,9 @@ func supportedImpls() []impl {
 	s := []impl{implGeneric}
 	if hasAESNI {
 		s = append(s, implAESNI)
+	}
+	if hasVAES256 {
+		s = append(s, implVAES256)
 	}
 	if hasVAES512 {
 		s = append(s, implVAES512)
@@ -57,6 +65,20 @@ func xtsEncVAES512(rk *[maxRounds + 1][16]byte, rounds int, dst, src *byte, unit
 //go:noescape
 func xtsDecVAES512(rk *[maxRounds + 1][16]byte, rounds int, dst, src *byte, unitSize, nunits int, tweaks *[16]byte)
 
+//go:noescape
+func xtsEncVAES256(rk *[maxRounds + 1][16]byte, rounds int, dst, src *byte, unitSize, nunits int, tweaks *[16]byte)
+
+//go:noescape
+func xtsDecVAES256(rk *[maxRounds + 1][16]byte, rounds int, dst, src *byte, unitSize, nunits int, tweaks *[16]byte)
+
+func cpuid7() (ebx, ecx uint32)
+
+// leaf7ECX reports whether CPUID.(EAX=7,ECX=0):ECX has all bits of mask.
+func leaf7ECX(mask uint32) bool {
+	_, ecx := cpuid7()
+	return ecx&mask == mask
+}
+
 // ecbEncAESNI encrypts n blocks in place, four in flight: the tweaks.
 //
 //go:noescape
@@ -68,13 +90,22 @@ const tweakBatch = 32
 
 func (c *Cipher) unitsAsm(dst, src []byte, unitSize int, first, step uint64, decrypt bool) {
 	kernel, rk := xtsEncAESNI, &c.enc1
-	switch {
-	case c.impl == implVAES512 && decrypt:
-		kernel, rk = xtsDecVAES512, &c.dec1
-	case c.impl == implVAES512:
+	switch c.impl {
+	case implVAES512:
 		kernel = xtsEncVAES512
-	case decrypt:
-		kernel, rk = xtsDecAESNI, &c.dec1
+	case implVAES256:
+		kernel = xtsEncVAES256
+	}
+	if decrypt {
+		rk = &c.dec1
+		switch c.impl {
+		case implVAES512:
+			kernel = xtsDecVAES512
+		case implVAES256:
+			kernel = xtsDecVAES256
+		default:
+			kernel = xtsDecAESNI
+		}
 	}
 	n := len(src) / unitSize
 	if n == 1 {

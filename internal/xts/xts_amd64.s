@@ -82,6 +82,33 @@ GLOBL shiftr<>(SB), RODATA|NOPTR, $64
 	op k, Z0, Z0; op k, Z1, Z1; op k, Z2, Z2; op k, Z3, Z3; \
 	op k, Z4, Z4; op k, Z5, Z5; op k, Z6, Z6; op k, Z7, Z7
 
+// MULX4 multiplies both tweaks in the ymm t by x^4 (AVX2 + VPCLMULQDQ):
+// MULXK for k = 4 without AVX-512's three-way xor. Y9, Y10 scratch, Y12
+// holds gfpoly in each lane.
+#define MULX4(t) \
+	VPSRLQ     $60, t, Y9; \
+	VPSLLQ     $4, t, t; \
+	VPSLLDQ    $8, Y9, Y10; \
+	VPCLMULQDQ $0x01, Y12, Y9, Y9; \
+	VPXOR      Y9, t, t; \
+	VPXOR      Y10, t, t
+
+// LOADTWEAK2 and UNTWEAK2 are LOADTWEAK and UNTWEAK for two blocks; the
+// tweaks alternate between two registers t (Y11, Y13), each advanced by
+// x^4, which halves the dependency chain.
+#define LOADTWEAK2(off, b, t) \
+	VPXOR   off(SI), t, b; \
+	VMOVDQU t, off(DX); \
+	MULX4(t)
+
+#define UNTWEAK2(off, b) \
+	VPXOR   off(DX), b, b; \
+	VMOVDQU b, off(DX)
+
+#define ALLY(op, k) \
+	op k, Y0, Y0; op k, Y1, Y1; op k, Y2, Y2; op k, Y3, Y3; \
+	op k, Y4, Y4; op k, Y5, Y5; op k, Y6, Y6; op k, Y7, Y7
+
 // func xtsEncAESNI(rk *[15][16]byte, rounds int, dst, src *byte, unitSize, nunits int, tweaks *[16]byte)
 #define NAME ·xtsEncAESNI
 #define INS AESENC
@@ -117,6 +144,34 @@ GLOBL shiftr<>(SB), RODATA|NOPTR, $64
 #undef NAME
 #undef INS
 #undef INSLAST
+
+// func xtsEncVAES256(rk *[15][16]byte, rounds int, dst, src *byte, unitSize, nunits int, tweaks *[16]byte)
+#define NAME ·xtsEncVAES256
+#define INS VAESENC
+#define INSLAST VAESENCLAST
+#include "vaes256_amd64.h"
+#undef NAME
+#undef INS
+#undef INSLAST
+
+// func xtsDecVAES256(rk *[15][16]byte, rounds int, dst, src *byte, unitSize, nunits int, tweaks *[16]byte)
+#define NAME ·xtsDecVAES256
+#define INS VAESDEC
+#define INSLAST VAESDECLAST
+#include "vaes256_amd64.h"
+#undef NAME
+#undef INS
+#undef INSLAST
+
+// func cpuid7() (ebx, ecx uint32): CPUID leaf 7 subleaf 0, for the VAES
+// and VPCLMULQDQ bits that x/sys/cpu reports only together with AVX-512.
+TEXT ·cpuid7(SB), NOSPLIT, $0-8
+	MOVL $7, AX
+	MOVL $0, CX
+	CPUID
+	MOVL BX, ebx+0(FP)
+	MOVL CX, ecx+4(FP)
+	RET
 
 // func ecbEncAESNI(rk *[15][16]byte, rounds int, buf *[16]byte, n int)
 // Four blocks in flight, then one at a time; in place.
