@@ -1,0 +1,410 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/IBM/ibm-cos-sdk-go/aws"
+	"github.com/IBM/ibm-cos-sdk-go/service/s3"
+	"golang.org/x/sync/errgroup"
+)
+
+// S3's multipart limits, which COS shares.
+const (
+	MinPartSize = 5 << 20 // every part but the last
+	MaxPartSize = 5 << 30
+	MaxParts    = 10000
+)
+
+// Upload defaults.
+const (
+	// DefaultPartSize fits a 100 GB image (IBM's import limit) in 10,000 parts
+	// with room to spare: 100 GB / 10,000 is 10 MB.
+	DefaultPartSize = 16 << 20
+	// DefaultConcurrency is how many parts are sent at once.
+	DefaultConcurrency = 4
+)
+
+// UploadResult describes a stored object.
+type UploadResult struct {
+	URI    URI
+	Size   int64
+	SHA256 []byte // of the whole object, computed while streaming
+	MD5    []byte // of the whole object; nil with WithoutMD5
+	ETag   string
+	Parts  int // number of parts; 1 for a single PUT
+}
+
+// Progress is a snapshot of an upload, passed to the WithProgress callback.
+type Progress struct {
+	Bytes   int64 // bytes stored (acknowledged by the server)
+	Parts   int   // parts stored
+	Elapsed time.Duration
+}
+
+// Rate is the average upload rate so far, in bytes per second.
+func (p Progress) Rate() float64 {
+	if p.Elapsed <= 0 {
+		return 0
+	}
+	return float64(p.Bytes) / p.Elapsed.Seconds()
+}
+
+// UploadOption configures Upload and NewObjectWriter.
+type UploadOption func(*uploadOptions) error
+
+type uploadOptions struct {
+	partSize    int64
+	sizeHint    int64
+	concurrency int
+	progress    func(Progress)
+	contentType string
+	noMD5       bool
+}
+
+// WithPartSize sets the size of each part, between MinPartSize and
+// MaxPartSize. At most Concurrency+1 part buffers are in memory at once.
+// The default is DefaultPartSize, or larger when WithSizeHint needs it.
+func WithPartSize(n int64) UploadOption {
+	return func(o *uploadOptions) error {
+		if n < MinPartSize || n > MaxPartSize {
+			return fmt.Errorf("%w: part size %d outside [%d, %d]", ErrInvalidOption, n, MinPartSize, MaxPartSize)
+		}
+		o.partSize = n
+		return nil
+	}
+}
+
+// WithSizeHint tells the expected object size, so that the default part
+// size grows to fit it in MaxParts parts. The default is unknown.
+func WithSizeHint(n int64) UploadOption {
+	return func(o *uploadOptions) error {
+		if n < 0 || n > MaxParts*MaxPartSize {
+			return fmt.Errorf("%w: size hint %d outside [0, %d]", ErrInvalidOption, n, int64(MaxParts)*MaxPartSize)
+		}
+		o.sizeHint = n
+		return nil
+	}
+}
+
+// WithConcurrency sets how many parts are uploaded at once, 1 to 64.
+// The default is DefaultConcurrency.
+func WithConcurrency(n int) UploadOption {
+	return func(o *uploadOptions) error {
+		if n < 1 || n > 64 {
+			return fmt.Errorf("%w: concurrency %d outside [1, 64]", ErrInvalidOption, n)
+		}
+		o.concurrency = n
+		return nil
+	}
+}
+
+// WithProgress calls fn after each stored part. Calls are serialised; a
+// slow fn delays the upload. The default is no callback.
+func WithProgress(fn func(Progress)) UploadOption {
+	return func(o *uploadOptions) error {
+		o.progress = fn
+		return nil
+	}
+}
+
+// WithContentType sets the object's Content-Type. The default is
+// "application/octet-stream".
+func WithContentType(t string) UploadOption {
+	return func(o *uploadOptions) error {
+		o.contentType = t
+		return nil
+	}
+}
+
+// WithoutMD5 skips the whole-object MD5 (the SHA-256 is always computed),
+// saving CPU on slow machines. The default computes both.
+func WithoutMD5() UploadOption {
+	return func(o *uploadOptions) error {
+		o.noMD5 = true
+		return nil
+	}
+}
+
+func newUploadOptions(opts []UploadOption) (uploadOptions, error) {
+	o := uploadOptions{concurrency: DefaultConcurrency, contentType: "application/octet-stream"}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	if o.partSize == 0 {
+		o.partSize = DefaultPartSize
+		if need := (o.sizeHint + MaxParts - 1) / MaxParts; need > o.partSize {
+			o.partSize = (need + 1<<20 - 1) &^ (1<<20 - 1) // whole MiB
+		}
+	} else if o.sizeHint > o.partSize*MaxParts {
+		return o, fmt.Errorf("%w: a %d-byte object does not fit in %d parts of %d bytes", ErrTooManyParts, o.sizeHint, MaxParts, o.partSize)
+	}
+	return o, nil
+}
+
+// Upload streams r into bucket/key and returns what it stored. Objects of
+// up to one part go up in a single PUT; larger ones as a multipart upload
+// of parts sent concurrently, so memory stays bounded by
+// (Concurrency+1) × PartSize whatever the size. The SHA-256 (and MD5) of
+// the whole object are computed on the way.
+//
+// On any failure — r fails, a part is refused, ctx is cancelled — the
+// multipart upload is aborted once the parts in flight have finished, and
+// the *UploadError says what happened and whether anything was left behind.
+// Reads from r are not interrupted by ctx; use a reader that honours it.
+func (c *Client) Upload(ctx context.Context, bucket, key string, r io.Reader, opts ...UploadOption) (*UploadResult, error) {
+	o, err := newUploadOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	uri := URI{Region: c.region, Bucket: bucket, Object: key}
+	if err := uri.Validate(); err != nil {
+		return nil, err
+	}
+	u := &upload{c: c, ctx: ctx, o: o, uri: uri, sha: sha256.New(), start: time.Now()}
+	if !o.noMD5 {
+		u.md5 = md5.New()
+	}
+	return u.run(r)
+}
+
+type upload struct {
+	c     *Client
+	ctx   context.Context
+	o     uploadOptions
+	uri   URI
+	sha   hash.Hash
+	md5   hash.Hash // nil with WithoutMD5
+	start time.Time
+	read  int64 // bytes read from the source
+
+	mu     sync.Mutex // guards the fields below and serialises progress calls
+	stored int64
+	parts  []*s3.CompletedPart
+}
+
+func (u *upload) hash(p []byte) {
+	u.sha.Write(p)
+	if u.md5 != nil {
+		u.md5.Write(p)
+	}
+	u.read += int64(len(p))
+}
+
+func (u *upload) result(etag string, parts int) *UploadResult {
+	res := &UploadResult{URI: u.uri, Size: u.read, SHA256: u.sha.Sum(nil), ETag: etag, Parts: parts}
+	if u.md5 != nil {
+		res.MD5 = u.md5.Sum(nil)
+	}
+	return res
+}
+
+func (u *upload) stored1(n int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.stored += int64(n)
+	if u.o.progress != nil {
+		u.o.progress(Progress{Bytes: u.stored, Parts: len(u.parts), Elapsed: time.Since(u.start)})
+	}
+}
+
+func (u *upload) run(r io.Reader) (*UploadResult, error) {
+	if err := u.ctx.Err(); err != nil {
+		return nil, &UploadError{URI: u.uri, Err: fmt.Errorf("upload cancelled: %w", err)}
+	}
+	pool := newPartPool(u.o.partSize, u.o.concurrency+1)
+	buf, _ := pool.get(u.ctx)
+	n, err := io.ReadFull(r, buf)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return u.single(buf[:n])
+	case err != nil:
+		return nil, &UploadError{URI: u.uri, Err: fmt.Errorf("read source: %w", err)}
+	}
+	return u.multipart(r, pool, buf)
+}
+
+// single stores an object of at most one part with one PUT.
+func (u *upload) single(p []byte) (*UploadResult, error) {
+	u.hash(p)
+	out, err := u.c.s3.PutObjectWithContext(u.ctx, &s3.PutObjectInput{
+		Bucket: aws.String(u.uri.Bucket), Key: aws.String(u.uri.Object),
+		Body: bytes.NewReader(p), ContentLength: aws.Int64(int64(len(p))),
+		ContentType: aws.String(u.o.contentType),
+	})
+	if err != nil {
+		return nil, &UploadError{URI: u.uri, Bytes: u.read, Err: wrapErr(u.ctx.Err(), "PutObject", u.uri.Bucket, u.uri.Object, err)}
+	}
+	u.parts = append(u.parts, nil)
+	u.stored1(len(p))
+	return u.result(aws.StringValue(out.ETag), 1), nil
+}
+
+func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResult, error) {
+	bucket, key := u.uri.Bucket, u.uri.Object
+	cr, err := u.c.s3.CreateMultipartUploadWithContext(u.ctx, &s3.CreateMultipartUploadInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), ContentType: aws.String(u.o.contentType),
+	})
+	if err != nil {
+		return nil, &UploadError{URI: u.uri, Bytes: int64(len(buf)), Err: wrapErr(u.ctx.Err(), "CreateMultipartUpload", bucket, key, err)}
+	}
+	id := aws.StringValue(cr.UploadId)
+
+	// Cancelling stops the parts in flight when the source fails.
+	pctx, cancel := context.WithCancel(u.ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(pctx)
+	g.SetLimit(u.o.concurrency)
+	var srcErr error
+	p := buf
+	for num := int64(1); ; num++ {
+		if num > MaxParts {
+			srcErr = fmt.Errorf("%w: %d parts of %d bytes are not enough", ErrTooManyParts, MaxParts, u.o.partSize)
+			pool.put(p)
+			break
+		}
+		u.hash(p)
+		part, num := p, num
+		g.Go(func() error {
+			defer pool.put(part)
+			out, err := u.c.s3.UploadPartWithContext(gctx, &s3.UploadPartInput{
+				Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(id),
+				PartNumber: aws.Int64(num), Body: bytes.NewReader(part), ContentLength: aws.Int64(int64(len(part))),
+			})
+			if err != nil {
+				return wrapErr(gctx.Err(), "UploadPart", bucket, key, err)
+			}
+			u.mu.Lock()
+			u.parts = append(u.parts, &s3.CompletedPart{ETag: out.ETag, PartNumber: aws.Int64(num)})
+			u.mu.Unlock()
+			u.stored1(len(part))
+			return nil
+		})
+		if len(p) < int(u.o.partSize) {
+			break // the short last part
+		}
+		next, err := pool.get(gctx)
+		if err != nil {
+			break // a part failed or ctx is done; Wait reports it
+		}
+		n, err := io.ReadFull(r, next)
+		if err == io.EOF {
+			pool.put(next)
+			break
+		}
+		if err != nil && err != io.ErrUnexpectedEOF {
+			srcErr = fmt.Errorf("read source: %w", err)
+			pool.put(next)
+			break
+		}
+		p = next[:n]
+	}
+	if srcErr != nil {
+		cancel()
+	}
+	werr := g.Wait()
+	switch {
+	case u.ctx.Err() != nil:
+		err = fmt.Errorf("upload cancelled: %w", u.ctx.Err())
+	case srcErr != nil:
+		err = srcErr
+	default:
+		err = werr
+	}
+	if err == nil {
+		u.mu.Lock()
+		parts := slices.Clone(u.parts)
+		u.mu.Unlock()
+		slices.SortFunc(parts, func(a, b *s3.CompletedPart) int { return int(*a.PartNumber - *b.PartNumber) })
+		var out *s3.CompleteMultipartUploadOutput
+		out, err = u.c.s3.CompleteMultipartUploadWithContext(u.ctx, &s3.CompleteMultipartUploadInput{
+			Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(id),
+			MultipartUpload: &s3.CompletedMultipartUpload{Parts: parts},
+		})
+		if err == nil {
+			return u.result(aws.StringValue(out.ETag), len(parts)), nil
+		}
+		err = wrapErr(u.ctx.Err(), "CompleteMultipartUpload", bucket, key, err)
+	}
+	ue := &UploadError{URI: u.uri, UploadID: id, Bytes: u.read, Err: err}
+	u.mu.Lock()
+	ue.Parts = len(u.parts)
+	u.mu.Unlock()
+	ue.AbortErr = u.c.abort(u.ctx, bucket, key, id)
+	ue.Aborted = ue.AbortErr == nil
+	return nil, ue
+}
+
+// abortTimeout bounds the clean-up after a failure, which runs even when
+// the caller's context is already cancelled.
+const abortTimeout = 30 * time.Second
+
+// abort aborts a multipart upload; an upload that is already gone counts
+// as aborted.
+func (c *Client) abort(ctx context.Context, bucket, key, id string) error {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+	defer cancel()
+	_, err := c.s3.AbortMultipartUploadWithContext(actx, &s3.AbortMultipartUploadInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(id),
+	})
+	err = wrapErr(actx.Err(), "AbortMultipartUpload", bucket, key, err)
+	var re *RequestError
+	if errors.As(err, &re) && re.Code == "NoSuchUpload" {
+		return nil
+	}
+	return err
+}
+
+// partPool hands out at most max part buffers, allocated on first use and
+// recycled, so an upload holds a bounded amount of memory.
+type partPool struct {
+	size  int64
+	free  chan []byte
+	mu    sync.Mutex
+	made  int
+	limit int
+}
+
+func newPartPool(size int64, limit int) *partPool {
+	return &partPool{size: size, free: make(chan []byte, limit), limit: limit}
+}
+
+// get returns a full-length buffer, waiting for one to be returned when
+// all are in use; it fails when ctx is done.
+func (p *partPool) get(ctx context.Context) ([]byte, error) {
+	select {
+	case b := <-p.free:
+		return b[:p.size], nil
+	default:
+	}
+	p.mu.Lock()
+	if p.made < p.limit {
+		p.made++
+		p.mu.Unlock()
+		return make([]byte, p.size), nil
+	}
+	p.mu.Unlock()
+	select {
+	case b := <-p.free:
+		return b[:p.size], nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (p *partPool) put(b []byte) {
+	if b != nil {
+		p.free <- b[:cap(b)]
+	}
+}
