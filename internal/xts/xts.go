@@ -2,6 +2,7 @@ package xts
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"unsafe"
 )
@@ -107,10 +108,24 @@ func (c *Cipher) Zero() {
 	c.gen = nil
 }
 
+// Format prints the key size and implementation path, never key material,
+// whatever the verb (%v, %+v, %#v, %x...), for a Cipher or a *Cipher.
+func (c Cipher) Format(f fmt.State, verb rune) {
+	if c.rounds == 0 {
+		fmt.Fprint(f, "xts.Cipher{zeroed}")
+		return
+	}
+	bits := 128
+	if c.rounds == 14 {
+		bits = 256
+	}
+	fmt.Fprintf(f, "xts.Cipher{AES-%d-XTS, %v}", bits, c.impl)
+}
+
 // units processes len(src)/unitSize units after the arguments were checked.
 func (c *Cipher) units(dst, src []byte, unitSize int, first, step uint64, decrypt bool) {
 	if c.rounds == 0 {
-		panic("xts: use of a Cipher after Zero")
+		panic("xts: Cipher used after Zero or not made by NewCipher")
 	}
 	switch c.impl {
 	case implGeneric:

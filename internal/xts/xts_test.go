@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
 	xxts "golang.org/x/crypto/xts"
@@ -307,4 +309,31 @@ func TestUnalignedBuffers(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFormatHidesKey checks that no fmt verb prints the key or a schedule.
+func TestFormatHidesKey(t *testing.T) {
+	key := bytes.Repeat([]byte{0xab}, 64)
+	c, err := NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{"ab", "171", hex.EncodeToString(c.enc1[1][:4]), hex.EncodeToString(c.dec1[1][:4]), hex.EncodeToString(c.enc2[1][:4])}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%d", "%q"} {
+		for _, arg := range []any{c, *c} {
+			out := fmt.Sprintf(format, arg)
+			if !strings.Contains(out, "AES-256-XTS") {
+				t.Errorf("%s printed %q, want the key size", format, out)
+			}
+			for _, s := range secrets {
+				if strings.Contains(strings.ToLower(out), s) {
+					t.Errorf("%s printed %q, which contains %q", format, out, s)
+				}
+			}
+		}
+	}
+	c.Zero()
+	if out := fmt.Sprint(c); out != "xts.Cipher{zeroed}" {
+		t.Errorf("zeroed cipher printed %q", out)
+	}
 }
