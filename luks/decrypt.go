@@ -1,0 +1,181 @@
+package luks
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// maxHeaderArea bounds what Decrypt buffers before the payload, so a
+// hostile header cannot make it allocate without limit.
+const maxHeaderArea = 256 << 20
+
+// Decrypt reads a whole LUKS image from src, unlocks it with the
+// passphrase and writes the plaintext payload to dst, decrypting with
+// parallel workers (WithWorkers, WithBatchSize, WithProgress apply). It
+// buffers only the header area (16 MiB for a default LUKS2 image) and a few
+// batches. It returns the number of payload bytes written.
+func Decrypt(dst io.Writer, src io.Reader, passphrase []byte, opts ...Option) (int64, error) {
+	return DecryptContext(context.Background(), dst, src, passphrase, opts...)
+}
+
+// DecryptContext is Decrypt with a context, checked between key slots and
+// between batches.
+func DecryptContext(ctx context.Context, dst io.Writer, src io.Reader, passphrase []byte, opts ...Option) (int64, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return 0, err
+	}
+	hdr, err := readHeaderArea(src)
+	if err != nil {
+		return 0, err
+	}
+	ra := bytes.NewReader(hdr)
+	m, err := readMeta(ra)
+	if err != nil {
+		return 0, err
+	}
+	vk, _, err := unlock(ctx, ra, m, passphrase)
+	if err != nil {
+		return 0, err
+	}
+	seg := m.segment()
+	c, err := newSectorCipher(seg.cipher, seg.mode, vk)
+	clear(vk)
+	if err != nil {
+		return 0, err
+	}
+	defer c.zero()
+	var in io.Reader = &ctxReader{ctx: ctx, r: src}
+	if seg.size > 0 {
+		in = io.LimitReader(in, seg.size)
+	}
+	cr := &countReader{r: in}
+	cw := &countWriter{w: dst}
+	sw := newPayloadWriter(cw, c, seg, &o, false)
+	_, rerr := sw.ReadFrom(cr)
+	if rerr == nil && cr.n%int64(seg.sectorSize) != 0 {
+		rerr = corrupt(fmt.Sprintf("payload ends %d bytes into a %d-byte sector", cr.n%int64(seg.sectorSize), seg.sectorSize))
+	}
+	if rerr != nil {
+		// Nothing partial may reach dst as if it were whole.
+		sw.Close()
+		return cw.n, rerr
+	}
+	if err := sw.Close(); err != nil {
+		return cw.n, err
+	}
+	if seg.size > 0 && cr.n < seg.size {
+		return cw.n, corrupt(fmt.Sprintf("payload truncated: %d of %d bytes", cr.n, seg.size))
+	}
+	return cw.n, nil
+}
+
+// readHeaderArea reads everything before the payload from a stream.
+func readHeaderArea(src io.Reader) ([]byte, error) {
+	buf := make([]byte, binHeader2Size)
+	n, err := io.ReadFull(src, buf)
+	buf = buf[:n]
+	if n < 8 || !bytes.Equal(buf[:6], magic1) {
+		if n < 8 && err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, err
+		}
+		return nil, ErrNotLUKS
+	}
+	more := func(to int64) error {
+		if to > maxHeaderArea {
+			return unsupported(fmt.Sprintf("header area of %d bytes", to))
+		}
+		if int64(len(buf)) >= to {
+			return nil
+		}
+		old := len(buf)
+		buf = append(buf, make([]byte, to-int64(old))...)
+		if _, err := io.ReadFull(src, buf[old:]); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return corrupt("image ends inside its header area")
+			}
+			return err
+		}
+		return nil
+	}
+	switch binary.BigEndian.Uint16(buf[6:]) {
+	case 1:
+		if n < header1Size {
+			return nil, corrupt("LUKS1 header truncated")
+		}
+		h, err := parseHeader1(buf)
+		if err != nil {
+			return nil, err
+		}
+		if h.payloadOffset == 0 {
+			return nil, corrupt("LUKS1 header has no payload (detached header?)")
+		}
+		if err := more(int64(h.payloadOffset) * sectorSize); err != nil {
+			return nil, err
+		}
+		return buf[:int64(h.payloadOffset)*sectorSize], nil
+	case 2:
+		if n < binHeader2Size {
+			return nil, corrupt("LUKS2 header truncated")
+		}
+		b, err := parseBinHeader2(buf, magic1)
+		if err != nil {
+			return nil, err
+		}
+		if err := more(int64(2 * b.hdrSize)); err != nil {
+			return nil, err
+		}
+		h, err := readHeader2(bytes.NewReader(buf))
+		if err != nil {
+			return nil, err
+		}
+		off := h.segment().offset
+		if off == 0 {
+			return nil, corrupt("LUKS2 header has no payload (detached header?)")
+		}
+		if err := more(off); err != nil {
+			return nil, err
+		}
+		return buf[:off], nil
+	default:
+		return nil, unsupported(fmt.Sprintf("LUKS version %d", binary.BigEndian.Uint16(buf[6:])))
+	}
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
