@@ -11,7 +11,7 @@ import (
 // FuzzAgainstXCrypto feeds arbitrary keys, data, unit sizes, tweaks and
 // buffer offsets to every path and compares with golang.org/x/crypto/xts.
 func FuzzAgainstXCrypto(f *testing.F) {
-	for _, v := range loadVectors(f) {
+	for _, v := range append(loadVectors(f, "testdata/ieee1619.json"), loadVectors(f, "testdata/openssl.json")...) {
 		key, pt := unhex(f, v.Key), unhex(f, v.Plaintext)
 		f.Add(key, pt, uint16(len(pt)), v.Sector, uint64(1), uint8(0))
 	}
