@@ -9,13 +9,7 @@
 // The eight tweaks of a batch are parked in dst and xored back from there,
 // because legacy SSE has only sixteen registers.
 TEXT NAME(SB), NOSPLIT, $0-56
-	MOVQ rk+0(FP), DI
-	MOVQ rounds+8(FP), CX
-	MOVQ dst+16(FP), DX
-	MOVQ src+24(FP), SI
-	MOVQ unitSize+32(FP), BX
-	MOVQ nunits+40(FP), R8
-	MOVQ tweaks+48(FP), R9
+	KERNELARGS
 	MOVOU gfpoly<>(SB), X11
 	SHLQ $4, CX
 

@@ -10,13 +10,7 @@
 // each lane. With sixteen
 // registers the tweaks of a batch are parked in dst, as in the SSE path.
 TEXT NAME(SB), NOSPLIT, $0-56
-	MOVQ rk+0(FP), DI
-	MOVQ rounds+8(FP), CX
-	MOVQ dst+16(FP), DX
-	MOVQ src+24(FP), SI
-	MOVQ unitSize+32(FP), BX
-	MOVQ nunits+40(FP), R8
-	MOVQ tweaks+48(FP), R9
+	KERNELARGS
 	VBROADCASTI128 gfpoly<>(SB), Y12
 	SHLQ $4, CX
 

@@ -8,13 +8,7 @@
 // register, in order), Z16-Z30 round keys broadcast to every lane, Z31 the
 // reduction constant 0x87 in every lane. K1 masks a final partial vector.
 TEXT NAME(SB), NOSPLIT, $0-56
-	MOVQ rk+0(FP), DI
-	MOVQ rounds+8(FP), CX
-	MOVQ dst+16(FP), DX
-	MOVQ src+24(FP), SI
-	MOVQ unitSize+32(FP), BX
-	MOVQ nunits+40(FP), R8
-	MOVQ tweaks+48(FP), R9
+	KERNELARGS
 
 	// AES-128 leaves Z27-Z30 unused; the schedule array is always full size.
 	VBROADCASTI32X4 0(DI), Z16

@@ -28,6 +28,17 @@ DATA shiftr<>+48(SB)/8, $61
 DATA shiftr<>+56(SB)/8, $61
 GLOBL shiftr<>(SB), RODATA|NOPTR, $64
 
+// KERNELARGS loads the arguments every XTS kernel shares:
+// (rk *[15][16]byte, rounds int, dst, src *byte, unitSize, nunits int, tweaks *[16]byte).
+#define KERNELARGS \
+	MOVQ rk+0(FP), DI; \
+	MOVQ rounds+8(FP), CX; \
+	MOVQ dst+16(FP), DX; \
+	MOVQ src+24(FP), SI; \
+	MOVQ unitSize+32(FP), BX; \
+	MOVQ nunits+40(FP), R8; \
+	MOVQ tweaks+48(FP), R9
+
 // MULX multiplies the tweak t by x (SSE2): double both quadwords, then fold
 // the bit shifted out of each into the other (0x87 into the low, 1 into the
 // high) using the sign bits spread by PSRAL/PSHUFD. X10 is scratch, X11
