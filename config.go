@@ -1,0 +1,347 @@
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Format is the encrypted image format a run produces.
+type Format string
+
+// The encrypted image formats.
+const (
+	// LUKSRaw is a raw disk in a LUKS1 container whose passphrase is the
+	// base64 text of the DEK: the original 2018 design of classic imports.
+	LUKSRaw Format = "luks"
+	// EncryptedVHD is a dynamic VHD encrypted the way blktap's vhd-util does,
+	// with the raw DEK as the AES-XTS key: today's classic imports.
+	EncryptedVHD Format = "vhd"
+)
+
+// Config is everything a run needs. Zero values take the documented
+// defaults; LoadConfig reads it from a JSON file and the environment.
+type Config struct {
+	// Region is the IBM Cloud region of the KMS instance and the bucket.
+	// The default is "us-south".
+	Region string `json:"region,omitempty"`
+	// APIKey is the IBM Cloud API key every client authenticates with. It is
+	// read from IBMCLOUD_API_KEY and never written to the config file.
+	APIKey string `json:"-"`
+	// Endpoints overrides service URLs; empty ones default to IBM Cloud's
+	// public endpoints for Region.
+	Endpoints Endpoints   `json:"endpoints,omitzero"`
+	KMS       KMSConfig   `json:"kms"`
+	COS       COSConfig   `json:"cos"`
+	Image     ImageConfig `json:"image"`
+	// Server is the virtual server to order from the template; nil orders none.
+	Server  *ServerConfig `json:"server,omitempty"`
+	Encrypt EncryptConfig `json:"encrypt,omitzero"`
+	// FullVerify decrypts the whole uploaded object after the upload instead
+	// of only unlocking its header. The default is the header check.
+	FullVerify bool `json:"fullVerify,omitempty"`
+	// Audit collects the run's Activity Tracker events at the end (needs
+	// Endpoints.Logs). The default is off.
+	Audit bool `json:"audit,omitempty"`
+	// StateFile is where the run's progress is kept. The default is
+	// "e2e-state.json" in the working directory.
+	StateFile string `json:"stateFile,omitempty"`
+}
+
+// Endpoints are the service URLs of a run.
+type Endpoints struct {
+	IAM       string `json:"iam,omitempty"`       // default https://iam.cloud.ibm.com
+	KMS       string `json:"kms,omitempty"`       // default https://<region>.kms.cloud.ibm.com
+	COS       string `json:"cos,omitempty"`       // default https://s3.<region>.cloud-object-storage.appdomain.cloud
+	SoftLayer string `json:"softlayer,omitempty"` // default https://api.softlayer.com/rest/v3.1
+	Logs      string `json:"logs,omitempty"`      // the Cloud Logs instance URL; no default
+}
+
+// KMSConfig names the key management instance and the root key.
+type KMSConfig struct {
+	InstanceID string `json:"instanceId"`
+	// HPCS selects Hyper Protect Crypto Services instead of Key Protect.
+	HPCS bool `json:"hpcs,omitempty"`
+	// RootKeyID uses an existing root key. Otherwise RootKeyName is ensured:
+	// the active root key with that name is reused or created.
+	RootKeyID   string `json:"rootKeyId,omitempty"`
+	RootKeyName string `json:"rootKeyName,omitempty"`
+}
+
+// COSConfig names the bucket and object of the encrypted image.
+type COSConfig struct {
+	// InstanceID is the COS service instance ID (CRN) used to create buckets.
+	InstanceID string `json:"instanceId"`
+	Bucket     string `json:"bucket"`
+	// Object is the object name; the default is the image name plus the
+	// format's extension.
+	Object string `json:"object,omitempty"`
+	// PartSize and Concurrency tune the multipart upload; zero values take
+	// the storage package's defaults.
+	PartSize    int64 `json:"partSize,omitempty"`
+	Concurrency int   `json:"concurrency,omitempty"`
+}
+
+// ImageConfig describes the image template to create.
+type ImageConfig struct {
+	Name string `json:"name"`
+	// OS is the operating system reference code, e.g. "UBUNTU_22_64".
+	OS   string `json:"os"`
+	Note string `json:"note,omitempty"`
+	// Format is the encrypted format. The default is LUKSRaw.
+	Format    Format `json:"format,omitempty"`
+	CloudInit bool   `json:"cloudInit,omitempty"`
+	BYOL      bool   `json:"byol,omitempty"`
+}
+
+// ServerConfig is the virtual server ordered from the template.
+type ServerConfig struct {
+	Hostname   string `json:"hostname"`
+	Domain     string `json:"domain"`
+	Datacenter string `json:"datacenter"`
+	CPUs       int    `json:"cpus,omitempty"`     // default 1
+	MemoryMB   int    `json:"memoryMb,omitempty"` // default 2048
+	Flavor     string `json:"flavor,omitempty"`
+	// Monthly bills monthly; the default is hourly.
+	Monthly      bool     `json:"monthly,omitempty"`
+	LocalDisk    bool     `json:"localDisk,omitempty"`
+	NetworkSpeed int      `json:"networkSpeed,omitempty"`
+	SSHKeyIDs    []int    `json:"sshKeyIds,omitempty"`
+	UserData     string   `json:"userData,omitempty"`
+	Tags         []string `json:"tags,omitempty"`
+}
+
+// EncryptConfig tunes the encryption.
+type EncryptConfig struct {
+	// Workers is the number of parallel sector workers. The default is GOMAXPROCS.
+	Workers int `json:"workers,omitempty"`
+	// IterTime is the LUKS key-slot PBKDF2 time. The default is 2s, as cryptsetup.
+	IterTime Duration `json:"iterTime,omitempty"`
+}
+
+// Duration is a time.Duration written as text ("2s") in config files.
+type Duration time.Duration
+
+// MarshalText writes the duration as text.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText parses text like "250ms".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// LoadConfig reads a JSON config file (when path is not empty) and then
+// applies the environment variables documented at ApplyEnv.
+func LoadConfig(path string) (Config, error) {
+	var c Config
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("e2e: read config: %w", err)
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("e2e: config file %s: %w", path, err)
+		}
+	}
+	if err := c.ApplyEnv(os.LookupEnv); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// ApplyEnv overrides fields from environment variables looked up with
+// lookup (os.LookupEnv in LoadConfig):
+//
+//	IBMCLOUD_API_KEY     APIKey
+//	IBMCLOUD_REGION      Region
+//	E2E_IAM_URL, E2E_KMS_URL, E2E_COS_URL, E2E_SOFTLAYER_URL, E2E_LOGS_URL   Endpoints
+//	KP_INSTANCE_ID       KMS.InstanceID (HPCS_INSTANCE_ID sets it and KMS.HPCS)
+//	E2E_ROOT_KEY_ID, E2E_ROOT_KEY_NAME
+//	COS_INSTANCE_ID, E2E_BUCKET, E2E_OBJECT
+//	E2E_IMAGE_NAME, E2E_IMAGE_OS, E2E_FORMAT
+//	E2E_STATE_FILE, E2E_WORKERS
+func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
+	str := map[string]*string{
+		"IBMCLOUD_API_KEY":  &c.APIKey,
+		"IBMCLOUD_REGION":   &c.Region,
+		"E2E_IAM_URL":       &c.Endpoints.IAM,
+		"E2E_KMS_URL":       &c.Endpoints.KMS,
+		"E2E_COS_URL":       &c.Endpoints.COS,
+		"E2E_SOFTLAYER_URL": &c.Endpoints.SoftLayer,
+		"E2E_LOGS_URL":      &c.Endpoints.Logs,
+		"KP_INSTANCE_ID":    &c.KMS.InstanceID,
+		"E2E_ROOT_KEY_ID":   &c.KMS.RootKeyID,
+		"E2E_ROOT_KEY_NAME": &c.KMS.RootKeyName,
+		"COS_INSTANCE_ID":   &c.COS.InstanceID,
+		"E2E_BUCKET":        &c.COS.Bucket,
+		"E2E_OBJECT":        &c.COS.Object,
+		"E2E_IMAGE_NAME":    &c.Image.Name,
+		"E2E_IMAGE_OS":      &c.Image.OS,
+		"E2E_STATE_FILE":    &c.StateFile,
+	}
+	for name, p := range str {
+		if v, ok := lookup(name); ok && v != "" {
+			*p = v
+		}
+	}
+	if v, ok := lookup("HPCS_INSTANCE_ID"); ok && v != "" {
+		c.KMS.InstanceID, c.KMS.HPCS = v, true
+	}
+	if v, ok := lookup("E2E_FORMAT"); ok && v != "" {
+		c.Image.Format = Format(v)
+	}
+	if v, ok := lookup("E2E_WORKERS"); ok && v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("e2e: E2E_WORKERS=%q is not a positive number", v)
+		}
+		c.Encrypt.Workers = n
+	}
+	return nil
+}
+
+// withDefaults returns the config with every empty field defaulted.
+func (c Config) withDefaults() Config {
+	if c.Region == "" {
+		c.Region = "us-south"
+	}
+	e := &c.Endpoints
+	if e.IAM == "" {
+		e.IAM = "https://iam.cloud.ibm.com"
+	}
+	if e.KMS == "" {
+		if c.KMS.HPCS {
+			e.KMS = fmt.Sprintf("https://%s.api.%s.hs-crypto.appdomain.cloud", c.KMS.InstanceID, c.Region)
+		} else {
+			e.KMS = fmt.Sprintf("https://%s.kms.cloud.ibm.com", c.Region)
+		}
+	}
+	if e.COS == "" {
+		e.COS = fmt.Sprintf("https://s3.%s.cloud-object-storage.appdomain.cloud", c.Region)
+	}
+	if e.SoftLayer == "" {
+		e.SoftLayer = "https://api.softlayer.com/rest/v3.1"
+	}
+	if c.Image.Format == "" {
+		c.Image.Format = LUKSRaw
+	}
+	if c.COS.Object == "" && c.Image.Name != "" {
+		c.COS.Object = defaultObjectName(c.Image.Name, c.Image.Format)
+	}
+	if c.KMS.RootKeyID == "" && c.KMS.RootKeyName == "" {
+		c.KMS.RootKeyName = "e2e-image-root-key"
+	}
+	if c.Encrypt.IterTime == 0 {
+		c.Encrypt.IterTime = Duration(2 * time.Second)
+	}
+	if c.StateFile == "" {
+		c.StateFile = "e2e-state.json"
+	}
+	if s := c.Server; s != nil {
+		if s.CPUs == 0 && s.Flavor == "" {
+			s.CPUs = 1
+		}
+		if s.MemoryMB == 0 && s.Flavor == "" {
+			s.MemoryMB = 2048
+		}
+	}
+	return c
+}
+
+// defaultObjectName follows the object names IBM's docs use per format
+// (VHD imports expect "name.vhd-0.vhd").
+func defaultObjectName(name string, f Format) string {
+	switch f {
+	case EncryptedVHD:
+		return name + ".vhd-0.vhd"
+	default:
+		return name + ".luks"
+	}
+}
+
+// Validate reports every missing or inconsistent setting at once.
+func (c Config) Validate() error {
+	var errs []error
+	miss := func(what string) { errs = append(errs, fmt.Errorf("%s is required", what)) }
+	if c.APIKey == "" {
+		miss("the API key (IBMCLOUD_API_KEY)")
+	}
+	if c.KMS.InstanceID == "" {
+		miss("kms.instanceId (KP_INSTANCE_ID)")
+	}
+	if c.COS.Bucket == "" {
+		miss("cos.bucket (E2E_BUCKET)")
+	}
+	if c.Image.Name == "" {
+		miss("image.name (E2E_IMAGE_NAME)")
+	}
+	if c.Image.OS == "" {
+		miss("image.os (E2E_IMAGE_OS)")
+	}
+	switch c.Image.Format {
+	case "", LUKSRaw, EncryptedVHD:
+	default:
+		errs = append(errs, fmt.Errorf("image.format %q is not one of %q, %q", c.Image.Format, LUKSRaw, EncryptedVHD))
+	}
+	if s := c.Server; s != nil {
+		if s.Hostname == "" {
+			miss("server.hostname")
+		}
+		if s.Domain == "" {
+			miss("server.domain")
+		}
+		if s.Datacenter == "" {
+			miss("server.datacenter")
+		}
+	}
+	if c.Audit && c.Endpoints.Logs == "" {
+		miss("endpoints.logs (E2E_LOGS_URL) when audit is on")
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &ConfigError{Problems: errs}
+}
+
+// ConfigError lists what is wrong with a Config.
+type ConfigError struct {
+	Problems []error
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString("e2e: invalid config: ")
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the individual problems.
+func (e *ConfigError) Unwrap() []error { return e.Problems }
+
+// String never prints the API key.
+func (c Config) String() string {
+	redacted := c
+	if redacted.APIKey != "" {
+		redacted.APIKey = "[redacted]"
+	}
+	b, _ := json.Marshal(redacted)
+	return string(b)
+}
+
+var errNoSource = errors.New("e2e: no source image")
