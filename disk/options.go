@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+
+	"github.com/e2eimage/e2e/luks"
 )
 
 // Stage names a phase of a write.
@@ -38,7 +40,7 @@ type WriteOption func(*writeOptions) error
 type writeOptions struct {
 	workers  int
 	progress func(Progress)
-	luksOpts []any // luks.Option values, kept opaque until the qcow2 writer uses them
+	luksOpts []luks.Option
 }
 
 func newWriteOptions(opts []WriteOption) (*writeOptions, error) {
@@ -82,3 +84,14 @@ func (o *writeOptions) report(s Stage, done, total int64) {
 
 // ErrEmpty is returned when asked to write a disk of size zero.
 var ErrEmpty = errors.New("disk: source disk is empty")
+
+// WithLUKSOptions passes options to the LUKS header WriteQCOW2LUKS makes,
+// e.g. luks.WithIterTime or luks.WithIterations (PBKDF2 cost) or
+// luks.WithKeySize(256). The version (LUKS1) and layout (QEMU's) are fixed,
+// as QEMU requires. The default is the luks package's defaults.
+func WithLUKSOptions(opts ...luks.Option) WriteOption {
+	return func(o *writeOptions) error {
+		o.luksOpts = append(o.luksOpts, opts...)
+		return nil
+	}
+}

@@ -1,0 +1,54 @@
+// Package disk reads virtual disk images in the formats users arrive with
+// and writes the two encrypted containers IBM Cloud imports, in pure Go:
+// no qemu-img, vhd-util or root needed.
+//
+// # Reading
+//
+// Open (or OpenFile) detects the container and returns a Disk: an
+// io.ReaderAt over the guest bytes, safe for concurrent use, with its
+// virtual Size and an Extents map of the ranges known to be zero. It reads
+// raw images, fixed, dynamic and differencing VHDs (the parent through
+// WithParentOpener; OpenFile finds it on disk) and unencrypted qcow2
+// version 2 and 3, compressed clusters included. OpenEncryptedVHD and
+// OpenQCOW2LUKS open the encrypted outputs again with their secret, for
+// verification. Every table is bounds-checked against the file, checksums
+// are verified and sizes are capped, so a hostile header yields a
+// *CorruptError (errors.Is(err, ErrCorrupt)) or an *UnsupportedError, never
+// a panic or a huge allocation.
+//
+// # Writing
+//
+// WriteEncryptedVHD produces what blktap's `vhd-util copy -k` produces and
+// IBM Cloud classic imports: a dynamic VHD with 2 MiB blocks whose sectors
+// are AES-XTS encrypted with the raw data key and the "plain" tweak (the
+// guest sector number, truncated to 32 bits), the key hash (KeyHash) in the
+// batmap header, all-ones sector bitmaps and all-zero blocks left out.
+//
+// WriteQCOW2LUKS produces what `qemu-img convert -O qcow2 -o
+// encrypt.format=luks` produces and IBM Cloud VPC imports: qcow2 v3 with
+// 64 KiB clusters, a LUKS1 header (package luks) in its own clusters, data
+// encrypted with aes-xts-plain64 tweaked by the host file offset, zero
+// clusters left out and exact refcounts.
+//
+// Convert writes the plain formats (raw, fixed and dynamic VHD, qcow2).
+//
+// # Why two passes
+//
+// The writers stream into an io.Writer that is written strictly in order,
+// because the pipeline feeds a Cloud Object Storage multipart upload, which
+// cannot seek back. Both formats put their allocation tables (VHD BAT and
+// batmap; qcow2 L1, L2 and refcounts) before the data, and the tables
+// depend on which blocks are all zeros. So a writer first scans the source
+// (only the ranges its Extents say may hold data, in parallel), lays the
+// whole file out, writes the metadata, and then reads, encrypts and writes
+// the data blocks in one sequential pass. The alternative, tables at the
+// end, would need either a seekable destination or a temporary file; the
+// scan costs a second read of the source, which is cheaper than both.
+//
+// Memory stays bounded whatever the disk size: the allocation map (one
+// byte per block or cluster), the L1 table, and 2·workers+1 batches of 2 MiB
+// (VHD) or 1 MiB (qcow2) in flight. Reading and encryption run on
+// WithWorkers goroutines (default GOMAXPROCS); the output order never
+// depends on them. Keys and passphrases are never logged or put in errors;
+// ciphers and volume keys are wiped when a write ends or a Disk is closed.
+package disk
