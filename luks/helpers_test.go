@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/e2eimage/e2e/internal/testtool"
@@ -78,3 +79,20 @@ func execErr(t testing.TB, tool string, args ...string) error {
 	t.Helper()
 	return exec.Command(testtool.Path(t, tool), args...).Run()
 }
+
+// runRetry is run for qemu-img's PBKDF2 calibration, which fails now and
+// then with "Unable to get accurate CPU usage" on a busy machine.
+func runRetry(t testing.TB, tool string, args ...string) string {
+	t.Helper()
+	for i := 0; ; i++ {
+		out, err := exec.Command(testtool.Path(t, tool), args...).CombinedOutput()
+		if err == nil {
+			return string(out)
+		}
+		if i == 4 || !strings.Contains(string(out), "accurate CPU usage") {
+			t.Fatalf("%s %v: %v\n%s", tool, args, err, out)
+		}
+	}
+}
+
+func lookPath(name string) (string, error) { return exec.LookPath(name) }
