@@ -41,6 +41,9 @@ type kmsCaller struct {
 }
 
 func (c *Cloud) kmsHandler() http.Handler {
+	c.mu.Lock()
+	c.kms.init()
+	c.mu.Unlock()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v2/keys", c.kmsCreateKey)
 	mux.HandleFunc("GET /api/v2/keys", c.kmsListKeys)
