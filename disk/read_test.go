@@ -32,7 +32,9 @@ var qemuInputs = []struct {
 func TestReadQemuImages(t *testing.T) {
 	qi := qemuImg(t)
 	dir := t.TempDir()
-	for _, size := range []int64{3*miB + 64*kiB + 512, 2 * miB} {
+	// One size that is a multiple of neither 2 MiB nor 64 KiB; the exact
+	// multiples are covered by the writers' round trips.
+	for _, size := range []int64{3*miB + 64*kiB + 512} {
 		for _, kind := range []string{"sparse", "dense", "text"} {
 			src := pattern(size, kind, uint64(size)+1)
 			rawPath := writeFile(t, dir, fmt.Sprintf("src-%d-%s.raw", size, kind), src)
