@@ -34,7 +34,7 @@ func (c *Client) Events(ctx context.Context, q Query) iter.Seq2[Event, error] {
 				we = end
 			}
 			p.seen, p.seenTotal = map[string]int{}, 0
-			if !p.window(ctx, ws, we) {
+			if !p.window(ctx, ws, we, 0) {
 				return
 			}
 			ws = we
@@ -62,8 +62,14 @@ type pager struct {
 	seenTotal int
 }
 
-// window queries [ws, we); false means the iteration is over.
-func (p *pager) window(ctx context.Context, ws, we time.Time) bool {
+// maxSplits bounds how often a window is halved (2^-20 of a day is about
+// 80 ms), so that a service that keeps saying "truncated" cannot make the
+// client query without end.
+const maxSplits = 20
+
+// window queries [ws, we), split depth times already; false means the
+// iteration is over.
+func (p *pager) window(ctx context.Context, ws, we time.Time, depth int) bool {
 	limit := p.c.cfg.PageSize
 	if p.q.Limit > 0 {
 		// One more than wanted tells whether more matched.
@@ -116,11 +122,12 @@ func (p *pager) window(ctx context.Context, ws, we time.Time) bool {
 		return true
 	}
 	mid := ws.Add(we.Sub(ws) / 2).Truncate(time.Millisecond)
-	if !mid.After(ws) {
+	// Splitting helps only when the service filled the page.
+	if !mid.After(ws) || depth >= maxSplits || st.received < limit {
 		p.yield(Event{}, &TruncatedError{Limit: limit, Start: ws, End: we, ByService: true})
 		return false
 	}
-	return p.window(ctx, ws, mid) && p.window(ctx, mid, we)
+	return p.window(ctx, ws, mid, depth+1) && p.window(ctx, mid, we, depth+1)
 }
 
 // query sends one streaming query over [ws, we).

@@ -65,6 +65,11 @@ func (q *Query) validate() error {
 	default:
 		return fmt.Errorf("%w: unknown tier %q", ErrInvalidQuery, q.Tier)
 	}
+	for _, a := range q.Actions {
+		if a == "*" {
+			return fmt.Errorf("%w: Actions %q would match everything; leave Actions empty instead", ErrInvalidQuery, a)
+		}
+	}
 	check := func(field string, vs ...string) error {
 		for _, v := range vs {
 			if err := checkValue(field, v); err != nil {
@@ -88,7 +93,7 @@ func (q *Query) validate() error {
 // checkValue refuses values that cannot be carried faithfully: empty ones,
 // invalid UTF-8, and control characters other than tab and newlines.
 func checkValue(field, v string) error {
-	if v == "" || v == "*" {
+	if v == "" {
 		return fmt.Errorf("%w: an empty value in %s", ErrInvalidQuery, field)
 	}
 	if !utf8.ValidString(v) {
