@@ -84,6 +84,9 @@ type COSConfig struct {
 	// the storage package's defaults.
 	PartSize    int64 `json:"partSize,omitempty"`
 	Concurrency int   `json:"concurrency,omitempty"`
+	// PathStyle addresses buckets in the URL path instead of the host name,
+	// for S3-compatible servers and emulators. The default is virtual-hosted.
+	PathStyle bool `json:"pathStyle,omitempty"`
 }
 
 // ImageConfig describes the image template to create.

@@ -1,0 +1,82 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+
+	"github.com/e2eimage/e2e/disk"
+	"github.com/e2eimage/e2e/keys"
+	"github.com/e2eimage/e2e/storage"
+)
+
+// virtualDisk turns a seekable source into the virtual disk it holds: a
+// VHD or qcow2 input is read through its container, a raw one as is.
+func virtualDisk(in *opened) error {
+	if in.ra == nil {
+		return nil // a stream: taken as a raw disk
+	}
+	d, err := disk.Open(in.ra, in.size)
+	if err != nil {
+		return fmt.Errorf("e2e: read source image: %w", err)
+	}
+	if d.Format().Encrypted() {
+		d.Close()
+		return fmt.Errorf("e2e: source image is already encrypted (%s)", d.Format())
+	}
+	in.disk = d
+	in.ra = d
+	in.size = d.Size()
+	in.r = io.NewSectionReader(d, 0, d.Size())
+	prev := in.done
+	in.done = func() error { d.Close(); return prev() }
+	return nil
+}
+
+var errNeedSeekable = errors.New("e2e: an encrypted VHD needs a seekable source (a file or a cos:// object), not a stream")
+
+// encodeDisk writes the disk-container formats (encrypted VHD).
+func encodeDisk(ctx context.Context, cfg Config, w io.Writer, in *opened, dek *keys.DEK) error {
+	switch cfg.Image.Format {
+	case EncryptedVHD:
+		if in.disk == nil {
+			return errNeedSeekable
+		}
+		key, err := dek.VHDKey()
+		if err != nil {
+			return err
+		}
+		defer clear(key)
+		var opts []disk.WriteOption
+		if cfg.Encrypt.Workers > 0 {
+			opts = append(opts, disk.WithWorkers(cfg.Encrypt.Workers))
+		}
+		_, err = disk.WriteEncryptedVHD(ctx, w, in.disk, key, opts...)
+		return err
+	}
+	return fmt.Errorf("e2e: format %q is not supported", cfg.Image.Format)
+}
+
+// verifyDisk opens an uploaded disk-container image with the DEK.
+func verifyDisk(ctx context.Context, cfg Config, ra *storage.ObjectReaderAt, dek *keys.DEK, h hash.Hash) (int64, error) {
+	switch cfg.Image.Format {
+	case EncryptedVHD:
+		key, err := dek.VHDKey()
+		if err != nil {
+			return 0, err
+		}
+		defer clear(key)
+		d, err := disk.OpenEncryptedVHD(ra, ra.Size(), key)
+		if err != nil {
+			return 0, err
+		}
+		defer d.Close()
+		if !cfg.FullVerify {
+			return 0, nil
+		}
+		return io.Copy(h, ctxReader{ctx, io.NewSectionReader(d, 0, d.Size())})
+	}
+	return 0, fmt.Errorf("e2e: format %q is not supported", cfg.Image.Format)
+}
