@@ -46,14 +46,18 @@ func OpenContext(ctx context.Context, r io.ReaderAt, passphrase []byte) (*Volume
 	if err != nil {
 		return nil, err
 	}
+	total, err := sizeOf(r)
+	if err != nil {
+		c.zero()
+		return nil, err
+	}
 	size := seg.size
 	if size == 0 {
-		total, err := sizeOf(r)
-		if err != nil {
-			c.zero()
-			return nil, err
-		}
-		size = max(total-seg.offset, 0)
+		size = total - seg.offset
+	}
+	if total < seg.offset+size || size < 0 {
+		c.zero()
+		return nil, corrupt(fmt.Sprintf("image of %d bytes ends before its payload (offset %d, size %d)", total, seg.offset, max(size, 0)))
 	}
 	size -= size % int64(seg.sectorSize) // dm-crypt ignores a partial last sector
 	return &Volume{r: r, seg: seg, size: size, hdr: m.header(), slot: slot, c: c}, nil
