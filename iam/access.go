@@ -110,7 +110,7 @@ func (c *Client) GrantAccess(ctx context.Context, iamID string, a Access) (polic
 		Resources: []iampolicymanagementv1.PolicyResource{{Attributes: res}},
 	})
 	if err != nil {
-		err = apiError("create policy", resp, err)
+		err = apiError(ctx, "create policy", resp, err)
 		if errors.Is(err, ErrPolicyExists) {
 			if id, ferr := find(); ferr == nil {
 				return id, false, nil

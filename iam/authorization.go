@@ -144,7 +144,7 @@ func (c *Client) listPolicies(ctx context.Context, typ, iamID string) ([]iampoli
 	for {
 		res, resp, err := c.policies.ListPoliciesWithContext(ctx, opts)
 		if err != nil {
-			return nil, apiError("list policies", resp, err)
+			return nil, apiError(ctx, "list policies", resp, err)
 		}
 		out = append(out, res.Policies...)
 		if res.Next == nil || res.Next.Start == nil || *res.Next.Start == "" {
@@ -173,17 +173,33 @@ func (c *Client) FindAuthorization(ctx context.Context, a Authorization) (string
 // equivalent existing policy (created=false) or creates one (created=true).
 // A concurrent creation that IAM answers 409 counts as existing.
 func (c *Client) EnsureAuthorization(ctx context.Context, a Authorization) (policyID string, created bool, err error) {
-	if a.Source == "" || a.Target == "" {
-		return "", false, errors.New("iam: Authorization needs Source and Target")
-	}
 	if id, err := c.FindAuthorization(ctx, a); err == nil {
 		return id, false, nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return "", false, err
 	}
-	acct, err := c.AccountID(ctx)
+	id, err := c.CreateAuthorization(ctx, a)
+	if errors.Is(err, ErrPolicyExists) {
+		if id, ferr := c.FindAuthorization(ctx, a); ferr == nil {
+			return id, false, nil
+		}
+	}
 	if err != nil {
 		return "", false, err
+	}
+	return id, true, nil
+}
+
+// CreateAuthorization creates the authorization policy a without looking
+// for an existing one; IAM refuses a duplicate with an error that wraps
+// ErrPolicyExists. Most callers want EnsureAuthorization.
+func (c *Client) CreateAuthorization(ctx context.Context, a Authorization) (policyID string, err error) {
+	if a.Source == "" || a.Target == "" {
+		return "", errors.New("iam: Authorization needs Source and Target")
+	}
+	acct, err := c.AccountID(ctx)
+	if err != nil {
+		return "", err
 	}
 	sub := []iampolicymanagementv1.SubjectAttribute{
 		{Name: core.StringPtr("accountId"), Value: &acct},
@@ -207,18 +223,12 @@ func (c *Client) EnsureAuthorization(ctx context.Context, a Authorization) (poli
 		Description: core.StringPtr("e2e: " + a.String()),
 	})
 	if err != nil {
-		err = apiError("create policy", resp, err)
-		if errors.Is(err, ErrPolicyExists) {
-			if id, ferr := c.FindAuthorization(ctx, a); ferr == nil {
-				return id, false, nil
-			}
-		}
-		return "", false, err
+		return "", apiError(ctx, "create policy", resp, err)
 	}
 	if p.ID == nil {
-		return "", false, errors.New("iam: create policy: the answer has no policy ID")
+		return "", errors.New("iam: create policy: the answer has no policy ID")
 	}
-	return *p.ID, true, nil
+	return *p.ID, nil
 }
 
 // VerifyAuthorizations checks that every authorization exists. It returns
@@ -251,5 +261,5 @@ func (c *Client) VerifyAuthorizations(ctx context.Context, as ...Authorization) 
 // DeletePolicy deletes a policy (authorization or access) by ID.
 func (c *Client) DeletePolicy(ctx context.Context, policyID string) error {
 	resp, err := c.policies.DeletePolicyWithContext(ctx, &iampolicymanagementv1.DeletePolicyOptions{PolicyID: &policyID})
-	return apiError("delete policy", resp, err)
+	return apiError(ctx, "delete policy", resp, err)
 }

@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -67,9 +68,13 @@ func (e *MissingAuthorizationError) Error() string {
 func (e *MissingAuthorizationError) Unwrap() error { return ErrMissingAuthorization }
 
 // apiError converts an error of a platform-services call into a typed error.
-func apiError(op string, resp *core.DetailedResponse, err error) error {
+func apiError(ctx context.Context, op string, resp *core.DetailedResponse, err error) error {
 	if err == nil {
 		return nil
+	}
+	if ctx.Err() != nil {
+		// The SDK wraps a cancellation so errors.Is cannot see it.
+		return fmt.Errorf("iam: %s: %w", op, ctx.Err())
 	}
 	var ae *core.AuthenticationError
 	if errors.As(err, &ae) {

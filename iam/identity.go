@@ -76,7 +76,7 @@ func (c *Client) CreateServiceID(ctx context.Context, name, description string) 
 	}
 	s, resp, err := c.identity.CreateServiceIDWithContext(ctx, opts)
 	if err != nil {
-		return nil, apiError("create service ID", resp, err)
+		return nil, apiError(ctx, "create service ID", resp, err)
 	}
 	return serviceIDFrom(s), nil
 }
@@ -90,7 +90,7 @@ func (c *Client) FindServiceID(ctx context.Context, name string) (*ServiceID, er
 	}
 	list, resp, err := c.identity.ListServiceIdsWithContext(ctx, &iamidentityv1.ListServiceIdsOptions{AccountID: &acct, Name: &name})
 	if err != nil {
-		return nil, apiError("list service IDs", resp, err)
+		return nil, apiError(ctx, "list service IDs", resp, err)
 	}
 	for i := range list.Serviceids {
 		if deref(list.Serviceids[i].Name) == name {
@@ -103,7 +103,7 @@ func (c *Client) FindServiceID(ctx context.Context, name string) (*ServiceID, er
 // DeleteServiceID deletes a service ID (by ID or IAM ID) and its API keys.
 func (c *Client) DeleteServiceID(ctx context.Context, id string) error {
 	resp, err := c.identity.DeleteServiceIDWithContext(ctx, &iamidentityv1.DeleteServiceIDOptions{ID: &id})
-	return apiError("delete service ID", resp, err)
+	return apiError(ctx, "delete service ID", resp, err)
 }
 
 // CreateAPIKey creates an API key for the identity iamID (a service ID's
@@ -116,7 +116,7 @@ func (c *Client) CreateAPIKey(ctx context.Context, iamID, name string) (*APIKey,
 	k, resp, err := c.identity.CreateAPIKeyWithContext(ctx, &iamidentityv1.CreateAPIKeyOptions{
 		Name: &name, IamID: &iamID, AccountID: &acct, StoreValue: core.BoolPtr(false)})
 	if err != nil {
-		return nil, apiError("create API key", resp, err)
+		return nil, apiError(ctx, "create API key", resp, err)
 	}
 	if k.Apikey == nil || *k.Apikey == "" {
 		return nil, errors.New("iam: create API key: the answer holds no key")
@@ -127,5 +127,5 @@ func (c *Client) CreateAPIKey(ctx context.Context, iamID, name string) (*APIKey,
 // DeleteAPIKey deletes an API key by ID ("ApiKey-…").
 func (c *Client) DeleteAPIKey(ctx context.Context, id string) error {
 	resp, err := c.identity.DeleteAPIKeyWithContext(ctx, &iamidentityv1.DeleteAPIKeyOptions{ID: &id})
-	return apiError("delete API key", resp, err)
+	return apiError(ctx, "delete API key", resp, err)
 }
