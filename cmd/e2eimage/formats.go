@@ -30,7 +30,6 @@ type encodeParams struct {
 	pbkdf      string
 	keySize    int // bits
 	sectorSize int // bytes
-	progress   func(done int64)
 	// in is the source: its size (-1 if unknown) and, for a file, an
 	// io.ReaderAt for formats that need random access (a disk container).
 	in *input

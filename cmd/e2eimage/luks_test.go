@@ -91,6 +91,9 @@ func TestLUKSRoundTrip(t *testing.T) {
 			if code != 1 {
 				t.Errorf("wrong passphrase: exit %d, want 1", code)
 			}
+			if stdout != "" {
+				t.Errorf("wrong passphrase wrote %q to stdout", stdout)
+			}
 			checkOneLineError(t, stderr, "luks: wrong passphrase")
 			if _, err := os.Stat(out); err == nil {
 				t.Error("a failed decrypt left its output behind")
