@@ -62,16 +62,16 @@ func (c *Client) Background(ctx context.Context, q Query) (*BackgroundQuery, err
 	opts := c.logs.NewSubmitBackgroundQueryOptions(text, logsv0.SubmitBackgroundQueryOptions_Syntax_Dataprime).
 		SetStartDate(&start).SetEndDate(&end)
 	var id string
-	err = c.retry(ctx, func() (int, error) {
+	err = c.retry(ctx, func() error {
 		res, _, err := c.logs.SubmitBackgroundQueryWithContext(ctx, opts)
 		if err != nil {
-			return 0, c.callError(ctx, err, "")
+			return c.callError(ctx, err, "")
 		}
 		if res == nil || res.QueryID == nil || res.QueryID.String() == "" {
-			return 0, &QueryError{Kind: ErrMalformedStream, Message: "the submission answer has no query_id"}
+			return &QueryError{Kind: ErrMalformedStream, Message: "the submission answer has no query_id"}
 		}
 		id = res.QueryID.String()
-		return 0, nil
+		return nil
 	})
 	if err != nil {
 		if qe, ok := err.(*QueryError); ok {
@@ -100,20 +100,20 @@ func (b *BackgroundQuery) Status(ctx context.Context) (BackgroundStatus, error) 
 	id := strfmt.UUID(b.ID)
 	opts := b.c.logs.NewGetBackgroundQueryStatusOptions(&id)
 	var st BackgroundStatus
-	err := b.c.retry(ctx, func() (int, error) {
+	err := b.c.retry(ctx, func() error {
 		res, _, err := b.c.logs.GetBackgroundQueryStatusWithContext(ctx, opts)
 		if err != nil {
-			return 0, b.c.callError(ctx, err, b.ID)
+			return b.c.callError(ctx, err, b.ID)
 		}
 		s, ok := res.(*logsv0.BackgroundQueryStatus)
 		if !ok || s == nil {
-			return 0, &QueryError{Kind: ErrMalformedStream, QueryID: b.ID, Message: "an empty status answer"}
+			return &QueryError{Kind: ErrMalformedStream, QueryID: b.ID, Message: "an empty status answer"}
 		}
 		st, err = decodeStatus(s)
 		if err != nil {
-			return 0, &QueryError{Kind: ErrMalformedStream, QueryID: b.ID, Message: err.Error()}
+			return &QueryError{Kind: ErrMalformedStream, QueryID: b.ID, Message: err.Error()}
 		}
-		return 0, nil
+		return nil
 	})
 	return st, err
 }
@@ -203,11 +203,11 @@ func (b *BackgroundQuery) Wait(ctx context.Context) (BackgroundStatus, error) {
 func (b *BackgroundQuery) Cancel(ctx context.Context) error {
 	id := strfmt.UUID(b.ID)
 	opts := b.c.logs.NewCancelBackgroundQueryOptions(&id)
-	return b.c.retry(ctx, func() (int, error) {
+	return b.c.retry(ctx, func() error {
 		if _, err := b.c.logs.CancelBackgroundQueryWithContext(ctx, opts); err != nil {
-			return 0, b.c.callError(ctx, err, b.ID)
+			return b.c.callError(ctx, err, b.ID)
 		}
-		return 0, nil
+		return nil
 	})
 }
 
@@ -227,12 +227,16 @@ func (b *BackgroundQuery) Events(ctx context.Context) iter.Seq2[Event, error] {
 		id := strfmt.UUID(b.ID)
 		opts := b.c.logs.NewGetBackgroundQueryDataOptions(&id)
 		count, stopped, userLimit := 0, false, false
-		var ss streamState
-		err = b.c.retry(ctx, func() (int, error) {
-			ss = streamState{queryID: b.ID}
-			err := b.c.run(ctx, func(ctx context.Context, cb logsv0.QueryCallBack) {
+		seen := newDedup()
+		err = b.c.retry(ctx, func() error {
+			att := seen.attempt()
+			ss := streamState{queryID: b.ID}
+			return b.c.run(ctx, func(ctx context.Context, cb logsv0.QueryCallBack) {
 				b.c.logs.GetBackgroundQueryDataWithContext(ctx, opts, cb)
-			}, &ss, func(ev Event, _ string) bool {
+			}, &ss, func(ev Event, key string) bool {
+				if !att.fresh(key) {
+					return true // sent again by a retry
+				}
 				if !ev.Time.IsZero() && (ev.Time.Before(b.q.Start) || !ev.Time.Before(b.q.End)) {
 					return true
 				}
@@ -247,7 +251,6 @@ func (b *BackgroundQuery) Events(ctx context.Context) iter.Seq2[Event, error] {
 				}
 				return true
 			})
-			return ss.received, err
 		})
 		switch {
 		case stopped:

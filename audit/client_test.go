@@ -10,6 +10,8 @@ import (
 
 	"github.com/IBM/go-sdk-core/v5/core"
 	kp "github.com/IBM/keyprotect-go-client"
+	"github.com/IBM/logs-go-sdk/logsv0"
+	"github.com/go-openapi/strfmt"
 
 	"github.com/e2eimage/e2e/audit"
 	"github.com/e2eimage/e2e/e2etest"
@@ -300,13 +302,29 @@ func TestEventsFaults(t *testing.T) {
 			t.Fatalf("%d events, err %v", len(evs), err)
 		}
 	})
-	t.Run("a cut mid-way is reported", func(t *testing.T) {
+	t.Run("a cut mid-way is resumed without duplicates", func(t *testing.T) {
 		c := newClient(t, cloud)
 		cloud.InjectFault(e2etest.ServiceLogs, "query", e2etest.Fault{Drop: true, DropAfter: 50000})
 		evs, err := collect(ctx, c, q)
+		if err != nil || len(evs) != 200 {
+			t.Fatalf("%d events, err %v; want all 200", len(evs), err)
+		}
+		seen := map[string]bool{}
+		for _, e := range evs {
+			if seen[e.Message] {
+				t.Fatalf("%s delivered twice", e.Message)
+			}
+			seen[e.Message] = true
+		}
+	})
+	t.Run("a stream cut every time is reported", func(t *testing.T) {
+		c := newClient(t, cloud, func(c *audit.Config) { c.MaxRetries = 2 })
+		cloud.InjectFault(e2etest.ServiceLogs, "query", e2etest.Fault{Drop: true, DropAfter: 50000, Times: 3})
+		evs, err := collect(ctx, c, q)
 		var qe *audit.QueryError
-		if !errors.Is(err, audit.ErrStreamCut) || !errors.As(err, &qe) || qe.Received == 0 || qe.Received != len(evs) || qe.QueryID == "" {
-			t.Fatalf("%d events, err %v; want some events then ErrStreamCut", len(evs), err)
+		if !errors.Is(err, audit.ErrStreamCut) || !errors.As(err, &qe) || qe.Received == 0 || qe.Attempts != 3 ||
+			qe.QueryID == "" || len(evs) == 0 || len(evs) == 200 {
+			t.Fatalf("%d events, err %v; want some events then ErrStreamCut after 3 attempts", len(evs), err)
 		}
 	})
 	t.Run("an error in the stream is reported", func(t *testing.T) {
@@ -520,5 +538,86 @@ func TestTrailFromRealCalls(t *testing.T) {
 	}
 	if _, err := c.Trail(ctx, audit.Run{Start: start}); !errors.Is(err, audit.ErrInvalidQuery) {
 		t.Errorf("empty run: %v", err)
+	}
+}
+
+func TestBackgroundDataCutIsResumed(t *testing.T) {
+	cloud := startCloud(t)
+	c := newClient(t, cloud)
+	old := time.Now().Add(-20 * 24 * time.Hour).Truncate(time.Second)
+	record(cloud, old, 150)
+	cloud.InjectFault(e2etest.ServiceLogs, "getBackgroundQueryData", e2etest.Fault{Drop: true, DropAfter: 40000})
+	seen := map[string]bool{}
+	for ev, err := range c.BackgroundEvents(context.Background(), audit.Query{Start: old, End: old.Add(time.Hour)}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[ev.Message] {
+			t.Fatalf("%s delivered twice", ev.Message)
+		}
+		seen[ev.Message] = true
+	}
+	if len(seen) != 150 {
+		t.Fatalf("%d events, want 150", len(seen))
+	}
+}
+
+// TestLuceneRenderingMatchesDataPrime sends both renderings of the same
+// queries to the emulated service (through the official client) and expects
+// the same events: the Lucene subset e2etest parses is the one audit renders.
+func TestLuceneRenderingMatchesDataPrime(t *testing.T) {
+	cloud := startCloud(t)
+	base := time.Now().Add(-time.Hour).Truncate(time.Second)
+	record(cloud, base, 30)
+	cloud.RecordEvent(e2etest.Event{EventTime: base, Action: "kms.secrets.wrap", Target: e2etest.EventTarget{ID: "x", Name: `q"uo\te' (x) OR *`}})
+	logs, err := logsv0.NewLogsV0(&logsv0.LogsV0Options{URL: cloud.LogsURL,
+		Authenticator: &core.IamAuthenticator{ApiKey: cloud.APIKey, URL: cloud.IAMURL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(text, syntax string) int {
+		s, e := strfmt.DateTime(base), strfmt.DateTime(base.Add(time.Hour))
+		cb := &countingCallback{}
+		logs.Query(logs.NewQueryOptions().SetQuery(text).SetMetadata(&logsv0.ApisDataprimeV1Metadata{
+			StartDate: &s, EndDate: &e, Syntax: &syntax}), cb)
+		if cb.err != nil {
+			t.Fatalf("%s %s: %v", syntax, text, cb.err)
+		}
+		return cb.n
+	}
+	for _, q := range []audit.Query{
+		{Actions: []string{"kms.secrets."}},
+		{Actions: []string{"kms.secrets.wrap", "audit-log.*"}, Outcome: "failure"},
+		{TargetIDs: []string{"key-1", keyCRN(2)}},
+		{TargetNames: []string{`q"uo\te' (x) OR *`}},
+		{Initiators: []string{"owner@example.com"}, Actions: []string{"kms.secrets.unwrap"}},
+	} {
+		q.Start, q.End = base, base.Add(time.Hour)
+		dp, err := q.DataPrime()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lc, err := q.Lucene()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd, nl := count(dp, "dataprime"), count(lc, "lucene")
+		if nd == 0 || nd != nl {
+			t.Errorf("%+v: DataPrime matched %d, Lucene %d", q, nd, nl)
+		}
+	}
+}
+
+type countingCallback struct {
+	n   int
+	err error
+}
+
+func (c *countingCallback) OnClose()          {}
+func (c *countingCallback) OnKeepAlive()      {}
+func (c *countingCallback) OnError(err error) { c.err = err }
+func (c *countingCallback) OnData(r *core.DetailedResponse) {
+	if it, ok := r.Result.(*logsv0.QueryResponseStreamItem); ok && it != nil && it.Result != nil {
+		c.n += len(it.Result.Results)
 	}
 }

@@ -33,7 +33,7 @@ func (c *Client) Events(ctx context.Context, q Query) iter.Seq2[Event, error] {
 			if we.After(end) {
 				we = end
 			}
-			p.seen, p.seenTotal = map[string]int{}, 0
+			p.seen = newDedup()
 			if !p.window(ctx, ws, we, 0) {
 				return
 			}
@@ -57,9 +57,8 @@ type pager struct {
 	text  string
 	yield func(Event, error) bool
 
-	count     int            // events yielded
-	seen      map[string]int // keys delivered from the current top-level window
-	seenTotal int
+	count int    // events yielded
+	seen  *dedup // records delivered from the current top-level window
 }
 
 // maxSplits bounds how often a window is halved (2^-20 of a day is about
@@ -73,20 +72,17 @@ func (p *pager) window(ctx context.Context, ws, we time.Time, depth int) bool {
 	limit := p.c.cfg.PageSize
 	if p.q.Limit > 0 {
 		// One more than wanted tells whether more matched.
-		if l := p.q.Limit - p.count + 1 + p.seenTotal; l < limit {
+		if l := p.q.Limit - p.count + 1 + p.seen.total; l < limit {
 			limit = l
 		}
 	}
 	var st streamState
 	userLimit, stopped := false, false
-	local := map[string]int{}
+	var att *dedupAttempt
 	onEvent := func(ev Event, key string) bool {
-		local[key]++
-		if local[key] <= p.seen[key] {
-			return true // delivered by the query of an enclosing window
+		if !att.fresh(key) {
+			return true // delivered by an earlier attempt or an enclosing window
 		}
-		p.seen[key]++
-		p.seenTotal++
 		if !ev.Time.IsZero() && (ev.Time.Before(p.q.Start) || !ev.Time.Before(p.q.End)) {
 			return true // the service's range has millisecond resolution
 		}
@@ -101,10 +97,9 @@ func (p *pager) window(ctx context.Context, ws, we time.Time, depth int) bool {
 		}
 		return true
 	}
-	err := p.c.retry(ctx, func() (int, error) {
-		st = streamState{}
-		err := p.c.query(ctx, p.text, ws, we, limit, p.q.Tier, &st, onEvent)
-		return st.received, err
+	err := p.c.retry(ctx, func() error {
+		st, att = streamState{}, p.seen.attempt()
+		return p.c.query(ctx, p.text, ws, we, limit, p.q.Tier, &st, onEvent)
 	})
 	switch {
 	case stopped:

@@ -147,7 +147,7 @@ func (c *Client) run(ctx context.Context, call func(context.Context, logsv0.Quer
 		select {
 		case <-idle.C:
 			stop(&QueryError{Kind: ErrIdle, Message: "no data or keep-alive for " + c.cfg.IdleTimeout.String(),
-				QueryID: st.queryID, Received: st.received, retryable: st.received == 0})
+				QueryID: st.queryID, Received: st.received, retryable: true})
 			continue
 		case m, ok := <-ch:
 			if !ok {
@@ -159,7 +159,6 @@ func (c *Client) run(ctx context.Context, call func(context.Context, logsv0.Quer
 			if done {
 				continue
 			}
-			idle.Reset(c.cfg.IdleTimeout)
 			switch {
 			case m.keepAlive:
 			case m.err != nil:
@@ -177,6 +176,9 @@ func (c *Client) run(ctx context.Context, call func(context.Context, logsv0.Quer
 			default:
 				c.handleItem(m.item, st, onEvent, stop)
 			}
+			// Only now: the time the consumer spent on the events is not
+			// the stream's idleness.
+			idle.Reset(c.cfg.IdleTimeout)
 		}
 	}
 }
@@ -255,16 +257,48 @@ func (c *Client) deliver(r *logsv0.ApisDataprimeV1DataprimeResults, st *streamSt
 	return true
 }
 
-// eventKey identifies a record across queries: its log ID and content.
+// eventKey identifies a record across queries by a digest of its log ID
+// and content (16 bytes: memory for de-duplication stays small).
 func eventKey(r *logsv0.ApisDataprimeV1DataprimeResults, raw []byte) string {
-	var id string
+	h := sha256.New()
 	for _, kv := range r.Metadata {
 		if kv.Key != nil && kv.Value != nil && *kv.Key == "logid" {
-			id = *kv.Value
+			h.Write([]byte(*kv.Value))
 		}
 	}
-	sum := sha256.Sum256(raw)
-	return id + "\x00" + string(sum[:])
+	h.Write([]byte{0})
+	h.Write(raw)
+	return string(h.Sum(nil)[:16])
+}
+
+// dedup remembers the records delivered from one time window, so that the
+// window can be queried again (after a failure, or in halves) without
+// delivering a record twice. It counts: two identical records are both
+// delivered. Its memory grows with the records of one window.
+type dedup struct {
+	seen  map[string]int
+	total int
+}
+
+func newDedup() *dedup { return &dedup{seen: map[string]int{}} }
+
+// attempt starts a query (or a retry) over the window or a part of it.
+func (d *dedup) attempt() *dedupAttempt { return &dedupAttempt{d: d, local: map[string]int{}} }
+
+type dedupAttempt struct {
+	d     *dedup
+	local map[string]int
+}
+
+// fresh reports whether a record was not delivered before, and marks it so.
+func (a *dedupAttempt) fresh(key string) bool {
+	a.local[key]++
+	if a.local[key] <= a.d.seen[key] {
+		return false
+	}
+	a.d.seen[key]++
+	a.d.total++
+	return true
 }
 
 var sdkComponent = core.NewProblemComponent("github.com/e2eimage/e2e/audit", "")
@@ -302,7 +336,7 @@ func (c *Client) classify(err error, track *bodyTrack, st *streamState) error {
 	case readErr != nil:
 		qe.Kind, qe.Message = ErrStreamCut, "reading the stream: "+readErr.Error()
 		qe.Err = readErr
-		qe.retryable = st.received == 0
+		qe.retryable = true // callers de-duplicate what a retry sends again
 	case !responded && errors.As(err, &pe):
 		qe.Kind, qe.Message, qe.Err = ErrMalformedStream, pe.msg, nil
 	case !responded:
@@ -363,11 +397,11 @@ func warnings(w *logsv0.ApisDataprimeV1DataprimeWarning) []Warning {
 	return out
 }
 
-// retry runs one attempt after another while the failure is retryable and
-// nothing was delivered, waiting between attempts.
-func (c *Client) retry(ctx context.Context, attempt func() (delivered int, err error)) error {
+// retry runs one attempt after another while the failure is retryable,
+// waiting between attempts. Attempts that stream must de-duplicate.
+func (c *Client) retry(ctx context.Context, attempt func() error) error {
 	for n := 0; ; n++ {
-		delivered, err := attempt()
+		err := attempt()
 		if err == nil {
 			return nil
 		}
@@ -376,7 +410,7 @@ func (c *Client) retry(ctx context.Context, attempt func() (delivered int, err e
 			return err
 		}
 		qe.Attempts = n + 1
-		if !qe.retryable || delivered > 0 || n >= c.cfg.MaxRetries {
+		if !qe.retryable || n >= c.cfg.MaxRetries {
 			return err
 		}
 		wait := c.cfg.RetryWait << n
