@@ -1,0 +1,320 @@
+package image_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/e2eimage/e2e/e2etest"
+	"github.com/e2eimage/e2e/image"
+)
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// importFails imports req and waits for the ImportError whose message must
+// contain want.
+func importFails(t *testing.T, f *fixture, req image.ImportRequest, want string) {
+	t.Helper()
+	ctx := context.Background()
+	tmpl, err := f.images.ImportEncrypted(ctx, req)
+	if err != nil {
+		t.Fatalf("ImportEncrypted: %v", err)
+	}
+	if tmpl.ID == 0 || tmpl.GlobalIdentifier == "" {
+		t.Fatalf("pending template = %+v", tmpl)
+	}
+	_, err = f.images.Wait(ctx, tmpl.ID, fast...)
+	var ie *image.ImportError
+	if !errors.As(err, &ie) || !errors.Is(err, image.ErrImportFailed) {
+		t.Fatalf("Wait: want an ImportError, got %v", err)
+	}
+	if ie.TemplateID != tmpl.ID || !strings.Contains(ie.Message, want) {
+		t.Fatalf("ImportError = %+v, want template %d and a message containing %q", ie, tmpl.ID, want)
+	}
+	if strings.Contains(err.Error(), f.cloud.APIKey) {
+		t.Fatal("the error leaks the API key")
+	}
+	var failed bool
+	for _, ev := range f.cloud.Events() {
+		if ev.Action == "audit-log.vsi-image-template.create" && ev.Outcome == "failure" && strings.HasSuffix(ev.Target.ID, ":"+strconv.Itoa(tmpl.ID)) {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Fatal("no failed audit-log.vsi-image-template.create event")
+	}
+}
+
+func TestImportFailures(t *testing.T) {
+	t.Run("ObjectMissing", func(t *testing.T) {
+		f := newFixture(t)
+		f.authorize(t)
+		importFails(t, f, f.request("cos://us-south/images/missing.img"), "object")
+	})
+	t.Run("NoAuthorization", func(t *testing.T) {
+		f := newFixture(t)
+		uri := f.put(t, "disk.img", randomBytes(t, 4096))
+		importFails(t, f, f.request(uri), "authorization")
+	})
+	t.Run("WDEKUnderAnotherKey", func(t *testing.T) {
+		f := newFixture(t)
+		f.authorize(t)
+		other, err := f.kp.CreateRootKey(context.Background(), "other-root", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ct, err := f.kp.WrapCreateDEK(context.Background(), other.ID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := f.request(f.put(t, "disk.img", randomBytes(t, 4096)))
+		req.WrappedDEK = string(ct) // wrapped by other, named as f.keyCRN
+		importFails(t, f, req, "unwrap")
+	})
+	t.Run("ImageDoesNotOpen", func(t *testing.T) {
+		f := newFixture(t)
+		f.authorize(t)
+		importFails(t, f, f.request(f.put(t, "disk.img", randomBytes(t, 8192))), "does not open")
+	})
+	t.Run("BadCOSKey", func(t *testing.T) {
+		f := newFixture(t)
+		f.authorize(t)
+		req := f.request(f.put(t, "disk.img", randomBytes(t, 4096)))
+		req.IBMAPIKey = "not-a-key"
+		importFails(t, f, req, "cos-credentials")
+	})
+}
+
+func TestImportValidation(t *testing.T) {
+	f := newFixture(t)
+	good := f.request("cos://us-south/images/disk.img")
+	cases := []struct {
+		field string
+		edit  func(r *image.ImportRequest)
+	}{
+		{"Name", func(r *image.ImportRequest) { r.Name = "" }},
+		{"Name", func(r *image.ImportRequest) { r.Name = strings.Repeat("n", 101) }},
+		{"OSReferenceCode", func(r *image.ImportRequest) { r.OSReferenceCode = "" }},
+		{"OSReferenceCode", func(r *image.ImportRequest) { r.OSReferenceCode = "ubuntu 22" }},
+		{"URI", func(r *image.ImportRequest) { r.URI = "s3://us-south/images/disk.img" }},
+		{"URI", func(r *image.ImportRequest) { r.URI = "cos://us-south/images" }},
+		{"URI", func(r *image.ImportRequest) { r.URI = "cos://us-south/Bad_Bucket/disk.img" }},
+		{"URI", func(r *image.ImportRequest) { r.Format = image.EncryptedVHD }},
+		{"IBMAPIKey", func(r *image.ImportRequest) { r.IBMAPIKey = "" }},
+		{"IBMAPIKey", func(r *image.ImportRequest) { r.HMACAccessKeyID, r.HMACSecretAccessKey = "a", "b" }},
+		{"HMACSecretAccessKey", func(r *image.ImportRequest) { r.IBMAPIKey, r.HMACAccessKeyID = "", "a" }},
+		{"RootKeyCRN", func(r *image.ImportRequest) { r.RootKeyCRN = "" }},
+		{"RootKeyCRN", func(r *image.ImportRequest) { r.RootKeyCRN = "crn:v1:bluemix:public:kms:us-south:a/x" }},
+		{"RootKeyCRN", func(r *image.ImportRequest) { r.RootKeyCRN = strings.Replace(r.RootKeyCRN, ":kms:", ":cos:", 1) }},
+		{"RootKeyCRN", func(r *image.ImportRequest) { r.RootKeyCRN = strings.Replace(r.RootKeyCRN, ":us-south:", ":eu-de:", 1) }},
+		{"WrappedDEK", func(r *image.ImportRequest) { r.WrappedDEK = "" }},
+		{"WrappedDEK", func(r *image.ImportRequest) { r.WrappedDEK = "%%%not base64" }},
+		{"BootMode", func(r *image.ImportRequest) { r.BootMode = "UEFI" }},
+		{"Size", func(r *image.ImportRequest) { r.Size = image.MaxImageSize + 1 }},
+		{"Format", func(r *image.ImportRequest) { r.Format = "qcow2" }},
+	}
+	for _, tc := range cases {
+		req := good
+		tc.edit(&req)
+		_, err := f.images.ImportEncrypted(context.Background(), req)
+		var ve *image.ValidationError
+		if !errors.As(err, &ve) || !errors.Is(err, image.ErrInvalidRequest) || ve.Field != tc.field {
+			t.Errorf("%s: got %v, want a ValidationError on %s", tc.field, err, tc.field)
+		}
+		if err != nil && strings.Contains(err.Error(), f.cloud.APIKey) {
+			t.Errorf("%s: the error leaks the API key", tc.field)
+		}
+	}
+	if _, err := f.images.Import(context.Background(), good); !errors.Is(err, image.ErrInvalidRequest) {
+		t.Errorf("Import with a root key: got %v, want ErrInvalidRequest", err)
+	}
+	if n := len(f.cloud.Templates()); n != 0 {
+		t.Fatalf("invalid requests reached the API: %d templates", n)
+	}
+}
+
+// TestUnencryptedImportExportDelete imports a plain image, lists it by
+// name, exports it and deletes it.
+func TestUnencryptedImportExportDelete(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	uri := f.put(t, "plain.img", randomBytes(t, 4096))
+	var seen []image.Progress
+	tmpl, err := f.images.Import(ctx, image.ImportRequest{Name: "plain", OSReferenceCode: "DEBIAN_12_64", URI: uri,
+		HMACAccessKeyID: f.cloud.HMACAccessKeyID, HMACSecretAccessKey: f.cloud.HMACSecretAccessKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := f.images.Wait(ctx, tmpl.ID, append(fast, image.WithProgress(func(p image.Progress) { seen = append(seen, p) }))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !done.Active() || done.GlobalIdentifier != tmpl.GlobalIdentifier || len(done.Datacenters) != 1 || done.Datacenters[0] != "dal10" {
+		t.Fatalf("template = %+v", done)
+	}
+	if len(seen) < 2 || seen[0].Transaction == "" || seen[len(seen)-1].Status.KeyName != image.StatusActive {
+		t.Fatalf("progress = %+v", seen)
+	}
+	list, err := f.images.List(ctx, "plain")
+	if err != nil || len(list) != 1 || list[0].ID != tmpl.ID {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	if list, err := f.images.List(ctx, "nothing-by-this-name"); err != nil || len(list) != 0 {
+		t.Fatalf("List(nothing) = %+v, %v", list, err)
+	}
+	if err := f.images.Export(ctx, tmpl.ID, image.ExportRequest{URI: "cos://us-south/images/export.vhd", IBMAPIKey: f.cloud.APIKey}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.images.Get(ctx, tmpl.ID); err != nil || got.Transaction == "" {
+		t.Fatalf("after Export: %+v, %v; want a running transaction", got, err)
+	}
+	if _, err := f.images.Wait(ctx, tmpl.ID, fast...); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.images.Delete(ctx, tmpl.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.images.Get(ctx, tmpl.ID); !errors.Is(err, image.ErrNotFound) {
+		t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
+	}
+	if err := f.images.Delete(ctx, tmpl.ID); !errors.Is(err, image.ErrNotFound) {
+		t.Fatalf("second Delete: %v, want ErrNotFound", err)
+	}
+}
+
+func TestWaitSurvivesTransportErrorsAndRateLimits(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	tmpl, err := f.images.Import(ctx, image.ImportRequest{Name: "plain", OSReferenceCode: "DEBIAN_12_64",
+		URI: f.put(t, "plain.img", randomBytes(t, 4096)), IBMAPIKey: f.cloud.APIKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := "SoftLayer_Virtual_Guest_Block_Device_Template_Group::getObject"
+	f.cloud.InjectFault(e2etest.ServiceSoftLayer, op, e2etest.Fault{Drop: true, Times: 2})
+	f.cloud.InjectFault(e2etest.ServiceSoftLayer, op, e2etest.Fault{Drop: true, DropAfter: 10})
+	f.cloud.InjectFault(e2etest.ServiceSoftLayer, op, e2etest.Fault{Status: http.StatusTooManyRequests, Times: 3})
+	if _, err := f.images.Wait(ctx, tmpl.ID, fast...); err != nil {
+		t.Fatalf("Wait through faults: %v", err)
+	}
+
+	// Without retries and with a low failure budget the faults surface, typed.
+	strict, err := image.NewClient(image.Config{Endpoint: f.cloud.SoftLayerURL, APIKey: f.cloud.APIKey, Retries: 1, RetryWait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cloud.InjectFault(e2etest.ServiceSoftLayer, op, e2etest.Fault{Status: http.StatusTooManyRequests, Times: 10})
+	_, err = strict.Wait(ctx, tmpl.ID, append(fast, image.WithMaxFailures(2))...)
+	var ae *image.APIError
+	if !errors.Is(err, image.ErrRateLimited) || !errors.As(err, &ae) || ae.Exception != "SoftLayer_Exception_WebService_RateLimitExceeded" {
+		t.Fatalf("Wait under rate limiting: %v", err)
+	}
+	f.cloud.ClearFaults()
+}
+
+func TestImportIsNotRetried(t *testing.T) {
+	f := newFixture(t)
+	f.cloud.InjectFault(e2etest.ServiceSoftLayer, "SoftLayer_Virtual_Guest_Block_Device_Template_Group::createFromIcos",
+		e2etest.Fault{Status: http.StatusTooManyRequests})
+	_, err := f.images.Import(context.Background(), image.ImportRequest{Name: "plain", OSReferenceCode: "DEBIAN_12_64",
+		URI: f.put(t, "plain.img", randomBytes(t, 4096)), IBMAPIKey: f.cloud.APIKey})
+	if !errors.Is(err, image.ErrRateLimited) {
+		t.Fatalf("got %v, want ErrRateLimited", err)
+	}
+	if n := len(f.cloud.Templates()); n != 0 {
+		t.Fatalf("%d templates after a refused import", n)
+	}
+}
+
+func TestWaitCancelStopsWaitingNotImport(t *testing.T) {
+	f := newFixture(t)
+	tmpl, err := f.images.Import(context.Background(), image.ImportRequest{Name: "plain", OSReferenceCode: "DEBIAN_12_64",
+		URI: f.put(t, "plain.img", randomBytes(t, 4096)), IBMAPIKey: f.cloud.APIKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := f.images.Wait(ctx, tmpl.ID, image.WithPollInterval(time.Second)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait: %v, want DeadlineExceeded", err)
+	}
+	if _, err := f.images.Wait(context.Background(), tmpl.ID, fast...); err != nil {
+		t.Fatalf("the import did not go on: %v", err)
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for name, cfg := range map[string]image.Config{
+		"classic": {Username: f.cloud.Username, ClassicAPIKey: f.cloud.APIKey},
+		"token":   {Token: func(context.Context) (string, error) { return f.cloud.NewToken(), nil }},
+	} {
+		cfg.Endpoint = f.cloud.SoftLayerURL
+		c, err := image.NewClient(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.List(ctx, ""); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	bad := map[string]image.Config{
+		"wrong key":      {APIKey: "wrong"},
+		"wrong username": {Username: "someone", ClassicAPIKey: f.cloud.APIKey},
+		"bad token":      {Token: func(context.Context) (string, error) { return "Bearer a.b.c", nil }},
+	}
+	for name, cfg := range bad {
+		cfg.Endpoint = f.cloud.SoftLayerURL
+		c, err := image.NewClient(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.List(ctx, ""); !errors.Is(err, image.ErrUnauthorized) {
+			t.Errorf("%s: got %v, want ErrUnauthorized", name, err)
+		}
+	}
+	for name, cfg := range map[string]image.Config{
+		"none":     {},
+		"two":      {APIKey: "a", Username: "u", ClassicAPIKey: "k"},
+		"half":     {Username: "u"},
+		"endpoint": {APIKey: "a", Endpoint: "ftp://x"},
+		"xmlrpc":   {APIKey: "a", Endpoint: "https://api.softlayer.com/xmlrpc/v3.1"},
+	} {
+		if _, err := image.NewClient(cfg); !errors.Is(err, image.ErrConfig) {
+			t.Errorf("%s: got %v, want ErrConfig", name, err)
+		}
+	}
+}
+
+// TestErrorIn200 checks the answer of createFromIcos even on HTTP 200, as
+// IBM has been seen to answer an exception with it.
+func TestErrorIn200(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"error":"The image could not be imported.","code":"SoftLayer_Exception_Public"}`))
+	}))
+	defer srv.Close()
+	c, err := image.NewClient(image.Config{Endpoint: srv.URL + "/rest/v3.1", APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Import(context.Background(), image.ImportRequest{Name: "x", OSReferenceCode: "UBUNTU_22_64", URI: "cos://us-south/images/x.img", IBMAPIKey: "k"})
+	var ae *image.APIError
+	if !errors.As(err, &ae) || ae.Exception != "SoftLayer_Exception_Public" || !strings.Contains(ae.Message, "could not be imported") {
+		t.Fatalf("got %v, want the exception in the 200 body", err)
+	}
+}

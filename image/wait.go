@@ -1,0 +1,139 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// WaitOption configures Wait.
+type WaitOption func(*waitOptions) error
+
+type waitOptions struct {
+	interval    time.Duration
+	maxInterval time.Duration
+	maxFailures int
+	progress    func(Progress)
+}
+
+// Progress is what Wait reports after each poll.
+type Progress struct {
+	TemplateID  int
+	Status      Status
+	Transaction string // the running step, "" when none
+	Elapsed     time.Duration
+}
+
+// WithPollInterval sets the first wait between polls. The default is 10 s.
+func WithPollInterval(d time.Duration) WaitOption {
+	return func(o *waitOptions) error {
+		if d <= 0 {
+			return invalid("PollInterval", "must be positive")
+		}
+		o.interval = d
+		return nil
+	}
+}
+
+// WithMaxPollInterval caps the backoff: each wait is 1.5 times the last
+// until it reaches this. The default is 2 minutes (imports take up to an hour).
+func WithMaxPollInterval(d time.Duration) WaitOption {
+	return func(o *waitOptions) error {
+		if d <= 0 {
+			return invalid("MaxPollInterval", "must be positive")
+		}
+		o.maxInterval = d
+		return nil
+	}
+}
+
+// WithMaxFailures sets how many polls in a row may fail temporarily (rate
+// limits, 5xx, dropped connections) before Wait gives up. The default is 5.
+func WithMaxFailures(n int) WaitOption {
+	return func(o *waitOptions) error {
+		if n < 1 {
+			return invalid("MaxFailures", "must be at least 1")
+		}
+		o.maxFailures = n
+		return nil
+	}
+}
+
+// WithProgress calls f after every successful poll, on Wait's goroutine;
+// Wait does not continue until f returns. The default reports nothing.
+func WithProgress(f func(Progress)) WaitOption {
+	return func(o *waitOptions) error {
+		o.progress = f
+		return nil
+	}
+}
+
+func waitConfig(opts []WaitOption) (waitOptions, error) {
+	o := waitOptions{interval: 10 * time.Second, maxInterval: 2 * time.Minute, maxFailures: 5}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	if o.maxInterval < o.interval {
+		o.maxInterval = o.interval
+	}
+	return o, nil
+}
+
+// Wait polls a template until it is active with no transaction running,
+// and returns it; an import that ends in an error status returns an
+// *ImportError (ErrImportFailed). Temporary API failures are retried up to
+// the WithMaxFailures limit. Cancelling ctx stops the wait, not the import.
+func (c *Client) Wait(ctx context.Context, templateID int, opts ...WaitOption) (*Template, error) {
+	o, err := waitConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	interval := o.interval
+	failures := 0
+	for {
+		t, err := c.Get(ctx, templateID)
+		switch {
+		case err == nil:
+			failures = 0
+			if o.progress != nil {
+				o.progress(Progress{TemplateID: templateID, Status: t.Status, Transaction: t.Transaction, Elapsed: time.Since(start)})
+			}
+			if t.Failed() {
+				msg := t.Status.Description
+				if msg == "" {
+					msg = t.Status.Name
+				}
+				return t, &ImportError{TemplateID: templateID, Status: t.Status.KeyName, Message: msg}
+			}
+			if t.Active() {
+				return t, nil
+			}
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("image: wait for template %d: %w", templateID, ctx.Err())
+		case temporary(err):
+			failures++
+			if failures >= o.maxFailures {
+				return nil, fmt.Errorf("image: wait for template %d: %d polls in a row failed, last: %w", templateID, failures, err)
+			}
+		default:
+			return nil, fmt.Errorf("image: wait for template %d: %w", templateID, err)
+		}
+		timer := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, fmt.Errorf("image: wait for template %d: %w", templateID, ctx.Err())
+		case <-timer.C:
+		}
+		interval = min(interval*3/2, o.maxInterval)
+	}
+}
+
+func temporary(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Temporary()
+}
