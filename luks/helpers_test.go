@@ -3,6 +3,7 @@ package luks_test
 import (
 	"bytes"
 	"crypto/rand"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,3 +97,30 @@ func runRetry(t testing.TB, tool string, args ...string) string {
 }
 
 func lookPath(name string) (string, error) { return exec.LookPath(name) }
+
+// memFile is an in-memory io.Writer, io.ReaderAt and io.WriterAt.
+type memFile struct{ b []byte }
+
+func newMemFile() *memFile { return &memFile{} }
+
+func (m *memFile) Write(p []byte) (int, error) { m.b = append(m.b, p...); return len(p), nil }
+
+func (m *memFile) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(m.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
+	if end := off + int64(len(p)); end > int64(len(m.b)) {
+		m.b = append(m.b, make([]byte, end-int64(len(m.b)))...)
+	}
+	return copy(m.b[off:], p), nil
+}
+
+func (m *memFile) Size() int64 { return int64(len(m.b)) }
