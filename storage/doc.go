@@ -10,8 +10,8 @@
 //   - EnsureBucket creates a regional bucket ("<region>-standard") or checks
 //     that an existing one is in the client's region (*RegionMismatchError).
 //   - Upload streams an io.Reader of unknown size as a multipart upload with
-//     concurrent parts, computing the SHA-256 and MD5 of the whole object on
-//     the way; every failure or cancellation aborts the upload, so no orphan
+//     concurrent parts, computing the SHA-256 (and optionally MD5) of the
+//     whole object on the way; every failure or cancellation aborts the upload, so no orphan
 //     parts stay behind (*UploadError says what happened). NewObjectWriter
 //     is the same as an io.WriteCloser for stream encoders.
 //   - NewReaderAt reads an object at random with cached, read-ahead ranged

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/IBM/ibm-cos-sdk-go/aws"
+	"github.com/IBM/ibm-cos-sdk-go/aws/request"
 	"github.com/IBM/ibm-cos-sdk-go/service/s3"
 	"golang.org/x/sync/errgroup"
 )
@@ -39,7 +41,7 @@ type UploadResult struct {
 	URI    URI
 	Size   int64
 	SHA256 []byte // of the whole object, computed while streaming
-	MD5    []byte // of the whole object; nil with WithoutMD5
+	MD5    []byte // of the whole object with WithMD5, else nil
 	ETag   string
 	Parts  int // number of parts; 1 for a single PUT
 }
@@ -68,7 +70,7 @@ type uploadOptions struct {
 	concurrency int
 	progress    func(Progress)
 	contentType string
-	noMD5       bool
+	md5         bool
 }
 
 // WithPartSize sets the size of each part, between MinPartSize and
@@ -126,11 +128,12 @@ func WithContentType(t string) UploadOption {
 	}
 }
 
-// WithoutMD5 skips the whole-object MD5 (the SHA-256 is always computed),
-// saving CPU on slow machines. The default computes both.
-func WithoutMD5() UploadOption {
+// WithMD5 also computes the MD5 of the whole object (UploadResult.MD5),
+// for tools that check images by MD5. It costs as much CPU as the upload's
+// own per-part MD5s, which is why the default computes only the SHA-256.
+func WithMD5() UploadOption {
 	return func(o *uploadOptions) error {
-		o.noMD5 = true
+		o.md5 = true
 		return nil
 	}
 }
@@ -156,8 +159,9 @@ func newUploadOptions(opts []UploadOption) (uploadOptions, error) {
 // Upload streams r into bucket/key and returns what it stored. Objects of
 // up to one part go up in a single PUT; larger ones as a multipart upload
 // of parts sent concurrently, so memory stays bounded by
-// (Concurrency+1) × PartSize whatever the size. The SHA-256 (and MD5) of
-// the whole object are computed on the way.
+// (Concurrency+1) × PartSize whatever the size. The SHA-256 of the whole
+// object (and its MD5 with WithMD5) is computed on the way; every part is
+// sent with its Content-MD5, which the server checks.
 //
 // On any failure — r fails, a part is refused, ctx is cancelled — the
 // multipart upload is aborted once the parts in flight have finished, and
@@ -173,7 +177,7 @@ func (c *Client) Upload(ctx context.Context, bucket, key string, r io.Reader, op
 		return nil, err
 	}
 	u := &upload{c: c, ctx: ctx, o: o, uri: uri, sha: sha256.New(), start: time.Now()}
-	if !o.noMD5 {
+	if o.md5 {
 		u.md5 = md5.New()
 	}
 	return u.run(r)
@@ -185,7 +189,7 @@ type upload struct {
 	o     uploadOptions
 	uri   URI
 	sha   hash.Hash
-	md5   hash.Hash // nil with WithoutMD5
+	md5   hash.Hash // nil without WithMD5
 	start time.Time
 	read  int64 // bytes read from the source
 
@@ -241,8 +245,8 @@ func (u *upload) single(p []byte) (*UploadResult, error) {
 	out, err := u.c.s3.PutObjectWithContext(u.ctx, &s3.PutObjectInput{
 		Bucket: aws.String(u.uri.Bucket), Key: aws.String(u.uri.Object),
 		Body: bytes.NewReader(p), ContentLength: aws.Int64(int64(len(p))),
-		ContentType: aws.String(u.o.contentType),
-	})
+		ContentType: aws.String(u.o.contentType), ContentMD5: aws.String(contentMD5(p)),
+	}, unsignedPayload)
 	if err != nil {
 		return nil, &UploadError{URI: u.uri, Bytes: u.read, Err: wrapErr(u.ctx.Err(), "PutObject", u.uri.Bucket, u.uri.Object, err)}
 	}
@@ -281,7 +285,8 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 			out, err := u.c.s3.UploadPartWithContext(gctx, &s3.UploadPartInput{
 				Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(id),
 				PartNumber: aws.Int64(num), Body: bytes.NewReader(part), ContentLength: aws.Int64(int64(len(part))),
-			})
+				ContentMD5: aws.String(contentMD5(part)),
+			}, unsignedPayload)
 			if err != nil {
 				return wrapErr(gctx.Err(), "UploadPart", bucket, key, err)
 			}
@@ -344,6 +349,20 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 	ue.AbortErr = u.c.abort(u.ctx, bucket, key, id)
 	ue.Aborted = ue.AbortErr == nil
 	return nil, ue
+}
+
+// contentMD5 is the Content-MD5 header of a body: the server checks each
+// part against it.
+func contentMD5(p []byte) string {
+	sum := md5.Sum(p)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// unsignedPayload leaves the body out of the SigV4 signature: Content-MD5
+// already protects it, and hashing every part a second time (SHA-256) would
+// cost more CPU than the upload itself on a fast link.
+func unsignedPayload(r *request.Request) {
+	r.HTTPRequest.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
 }
 
 // abortTimeout bounds the clean-up after a failure, which runs even when

@@ -42,7 +42,7 @@ func TestUploadRoundTrip(t *testing.T) {
 						var last storage.Progress
 						calls := 0
 						res, err := cl.Upload(context.Background(), bucket, key, wrap(bytes.NewReader(data[:size])),
-							storage.WithPartSize(storage.MinPartSize), storage.WithConcurrency(conc),
+							storage.WithPartSize(storage.MinPartSize), storage.WithConcurrency(conc), storage.WithMD5(),
 							storage.WithProgress(func(p storage.Progress) {
 								mu.Lock()
 								defer mu.Unlock()
@@ -55,6 +55,9 @@ func TestUploadRoundTrip(t *testing.T) {
 							t.Fatal(err)
 						}
 						checkResult(t, res, data[:size])
+						if res.MD5 == nil {
+							t.Error("no MD5 with WithMD5")
+						}
 						wantParts := max(1, (size+storage.MinPartSize-1)/storage.MinPartSize)
 						if res.Parts != wantParts || calls != wantParts {
 							t.Errorf("Parts = %d, progress calls = %d, want %d", res.Parts, calls, wantParts)
@@ -243,6 +246,9 @@ func TestUploadDefaultPartSizeFits100GB(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkResult(t, res, []byte("tiny"))
+	if res.MD5 != nil {
+		t.Error("MD5 computed without WithMD5")
+	}
 }
 
 func TestUploadWrongCredentials(t *testing.T) {

@@ -1,0 +1,141 @@
+package storage_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/IBM/ibm-cos-sdk-go/aws"
+	"github.com/IBM/ibm-cos-sdk-go/aws/credentials"
+	"github.com/IBM/ibm-cos-sdk-go/aws/session"
+	"github.com/IBM/ibm-cos-sdk-go/service/s3"
+	"github.com/IBM/ibm-cos-sdk-go/service/s3/s3manager"
+
+	"github.com/e2eimage/e2e/storage"
+)
+
+// benchSize is the object size of the upload benchmarks: E2E_BENCH_SIZE
+// bytes (suffixes K, M, G for KiB, MiB, GiB), 64 MiB by default.
+func benchSize(b *testing.B) int64 {
+	s := os.Getenv("E2E_BENCH_SIZE")
+	if s == "" {
+		return 64 << 20
+	}
+	shift := 0
+	switch {
+	case strings.HasSuffix(s, "K"):
+		shift = 10
+	case strings.HasSuffix(s, "M"):
+		shift = 20
+	case strings.HasSuffix(s, "G"):
+		shift = 30
+	}
+	n, err := strconv.ParseInt(strings.TrimRight(s, "KMG"), 10, 64)
+	if err != nil || n <= 0 {
+		b.Fatalf("bad E2E_BENCH_SIZE %q", s)
+	}
+	return n << shift
+}
+
+// generate writes size bytes to w, as an encryptor would: a random block
+// repeated with its first bytes set to the offset, so no two chunks match.
+func generate(w io.Writer, size int64) error {
+	block := make([]byte, 1<<20)
+	if _, err := rand.Read(block); err != nil {
+		return err
+	}
+	for off := int64(0); off < size; {
+		chunk := block[:min(int64(len(block)), size-off)]
+		for i := range min(8, len(chunk)) {
+			chunk[i] = byte(off >> (8 * i))
+		}
+		n, err := w.Write(chunk)
+		if err != nil {
+			return err
+		}
+		off += int64(n)
+	}
+	return nil
+}
+
+// peakRSS returns the process's peak resident set size in MiB (Linux).
+func peakRSS() float64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkUploadVersityGW uploads to a real S3 server on loopback: "stream"
+// is Upload from a pipe fed by a generator (the SDK's use), "memory" is the
+// COS SDK's s3manager.Uploader sending the same bytes from memory with the
+// same part size and concurrency (the baseline). Run the two separately to
+// read each one's peak RSS (scripts/bench-storage.sh does).
+func BenchmarkUploadVersityGW(b *testing.B) {
+	gw := startVersityGW(b)
+	ctx := context.Background()
+	cl := gw.client(b, gw.SecretKey)
+	const bucket = "bench"
+	if err := cl.EnsureBucket(ctx, bucket, storage.WithLocationConstraint(versityRegion)); err != nil {
+		b.Fatal(err)
+	}
+	size := benchSize(b)
+
+	b.Run("stream", func(b *testing.B) {
+		b.SetBytes(size)
+		for b.Loop() {
+			pr, pw := io.Pipe()
+			go func() { pw.CloseWithError(generate(pw, size)) }()
+			res, err := cl.Upload(ctx, bucket, "stream.img", pr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Size != size {
+				b.Fatalf("stored %d bytes, want %d", res.Size, size)
+			}
+		}
+		b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+	})
+
+	b.Run("memory", func(b *testing.B) {
+		var buf bytes.Buffer
+		buf.Grow(int(size))
+		if err := generate(&buf, size); err != nil {
+			b.Fatal(err)
+		}
+		data := buf.Bytes()
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		sess := session.Must(session.NewSession(&aws.Config{
+			Endpoint: aws.String(gw.Endpoint), Region: aws.String(versityRegion), S3ForcePathStyle: aws.Bool(true),
+			Credentials: credentials.NewStaticCredentials(gw.AccessKey, gw.SecretKey, ""),
+			HTTPClient:  &http.Client{Transport: t},
+		}))
+		up := s3manager.NewUploaderWithClient(s3.New(sess), func(u *s3manager.Uploader) {
+			u.PartSize = storage.DefaultPartSize
+			u.Concurrency = storage.DefaultConcurrency
+		})
+		b.SetBytes(size)
+		b.ResetTimer()
+		for b.Loop() {
+			if _, err := up.UploadWithContext(ctx, &s3manager.UploadInput{Bucket: aws.String(bucket),
+				Key: aws.String("memory.img"), Body: bytes.NewReader(data)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+	})
+}
