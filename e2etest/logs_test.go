@@ -17,8 +17,8 @@ import (
 	"github.com/e2eimage/e2e/e2etest"
 )
 
-// collector gathers what logsv0 reports for one query.
-type collector struct {
+// logsCollector gathers what logsv0 reports for one query.
+type logsCollector struct {
 	mu         sync.Mutex
 	items      []*logsv0.QueryResponseStreamItem
 	bg         []logsv0.ResponseData
@@ -26,14 +26,14 @@ type collector struct {
 	errs       []error
 }
 
-func (c *collector) OnClose()     {}
-func (c *collector) OnKeepAlive() { c.mu.Lock(); c.keepAlives++; c.mu.Unlock() }
-func (c *collector) OnError(err error) {
+func (c *logsCollector) OnClose()     {}
+func (c *logsCollector) OnKeepAlive() { c.mu.Lock(); c.keepAlives++; c.mu.Unlock() }
+func (c *logsCollector) OnError(err error) {
 	c.mu.Lock()
 	c.errs = append(c.errs, err)
 	c.mu.Unlock()
 }
-func (c *collector) OnData(r *core.DetailedResponse) {
+func (c *logsCollector) OnData(r *core.DetailedResponse) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch v := r.Result.(type) {
@@ -44,7 +44,7 @@ func (c *collector) OnData(r *core.DetailedResponse) {
 	}
 }
 
-func (c *collector) results() []logsv0.ApisDataprimeV1DataprimeResults {
+func (c *logsCollector) results() []logsv0.ApisDataprimeV1DataprimeResults {
 	var out []logsv0.ApisDataprimeV1DataprimeResults
 	for _, it := range c.items {
 		if it.Result != nil {
@@ -72,19 +72,19 @@ func startLogs(t *testing.T) (*e2etest.Cloud, *logsv0.LogsV0) {
 	return cloud, logs
 }
 
-func query(logs *logsv0.LogsV0, text, syntax string, start, end time.Time, limit int64) *collector {
+func logsQuery(logs *logsv0.LogsV0, text, syntax string, start, end time.Time, limit int64) *logsCollector {
 	s, e := strfmt.DateTime(start), strfmt.DateTime(end)
 	md := &logsv0.ApisDataprimeV1Metadata{StartDate: &s, EndDate: &e, Syntax: &syntax,
 		Tier: core.StringPtr("frequent_search")}
 	if limit > 0 {
 		md.Limit = &limit
 	}
-	c := &collector{}
+	c := &logsCollector{}
 	logs.QueryWithContext(context.Background(), logs.NewQueryOptions().SetQuery(text).SetMetadata(md), c)
 	return c
 }
 
-func recordSome(cloud *e2etest.Cloud, base time.Time, n int) {
+func recordLogsEvents(cloud *e2etest.Cloud, base time.Time, n int) {
 	for i := range n {
 		action := "kms.secrets.wrap"
 		if i%2 == 1 {
@@ -99,9 +99,9 @@ func recordSome(cloud *e2etest.Cloud, base time.Time, n int) {
 func TestLogsQueryStream(t *testing.T) {
 	cloud, logs := startLogs(t)
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
-	recordSome(cloud, base, 120)
+	recordLogsEvents(cloud, base, 120)
 
-	c := query(logs, "source logs | filter $d.action == 'kms.secrets.wrap'", "dataprime", base, base.Add(time.Hour), 0)
+	c := logsQuery(logs, "source logs | filter $d.action == 'kms.secrets.wrap'", "dataprime", base, base.Add(time.Hour), 0)
 	if len(c.errs) > 0 {
 		t.Fatal(c.errs)
 	}
@@ -141,7 +141,7 @@ func TestLogsQueryStream(t *testing.T) {
 func TestLogsQueryFiltersAndLimit(t *testing.T) {
 	cloud, logs := startLogs(t)
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
-	recordSome(cloud, base, 30)
+	recordLogsEvents(cloud, base, 30)
 	tests := []struct {
 		name, text, syntax string
 		start, end         time.Time
@@ -160,7 +160,7 @@ func TestLogsQueryFiltersAndLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := query(logs, tt.text, tt.syntax, tt.start, tt.end, tt.limit)
+			c := logsQuery(logs, tt.text, tt.syntax, tt.start, tt.end, tt.limit)
 			if len(c.errs) > 0 {
 				t.Fatal(c.errs)
 			}
@@ -186,7 +186,7 @@ func TestLogsQueryArchiveTier(t *testing.T) {
 	cloud.RecordEvent(e2etest.Event{EventTime: old, Action: "kms.secrets.wrap"})
 	s, e := strfmt.DateTime(old.Add(-time.Minute)), strfmt.DateTime(old.Add(time.Minute))
 	for tier, want := range map[string]int{"frequent_search": 0, "archive": 1} {
-		c := &collector{}
+		c := &logsCollector{}
 		logs.Query(logs.NewQueryOptions().SetQuery("source logs").SetMetadata(&logsv0.ApisDataprimeV1Metadata{
 			StartDate: &s, EndDate: &e, Tier: core.StringPtr(tier)}), c)
 		if len(c.errs) > 0 || len(c.results()) != want {
@@ -198,7 +198,7 @@ func TestLogsQueryArchiveTier(t *testing.T) {
 // httpStatus digs out the HTTP status of an SDK error. Errors of the
 // streaming calls come from the SDK core as is: wrapping them surfaces the
 // HTTP problem they hold.
-func httpStatus(err error) int {
+func logsHTTPStatus(err error) int {
 	var hp *core.HTTPProblem
 	err = core.SDKErrorf(err, "", "test", core.NewProblemComponent("e2etest_test", ""))
 	if errors.As(err, &hp) && hp.Response != nil {
@@ -217,16 +217,16 @@ func TestLogsQueryRefusals(t *testing.T) {
 		{"unknown syntax", "source logs", "sql", "not one of"},
 		{"empty", " ", "dataprime", "query is required"},
 	} {
-		c := query(logs, tt.text, tt.syntax, now.Add(-time.Hour), now, 0)
-		if len(c.errs) != 1 || httpStatus(c.errs[0]) != http.StatusBadRequest || !strings.Contains(c.errs[0].Error(), tt.wantMsg) {
+		c := logsQuery(logs, tt.text, tt.syntax, now.Add(-time.Hour), now, 0)
+		if len(c.errs) != 1 || logsHTTPStatus(c.errs[0]) != http.StatusBadRequest || !strings.Contains(c.errs[0].Error(), tt.wantMsg) {
 			t.Errorf("%s: errors %v, want one 400 saying %q", tt.name, c.errs, tt.wantMsg)
 		}
 	}
 	// A wrong token is refused with 401.
 	bad, _ := logsv0.NewLogsV0(&logsv0.LogsV0Options{URL: cloud.LogsURL,
 		Authenticator: &core.BearerTokenAuthenticator{BearerToken: "not-a-token"}})
-	c := query(bad, "source logs", "dataprime", now.Add(-time.Hour), now, 0)
-	if len(c.errs) != 1 || httpStatus(c.errs[0]) != http.StatusUnauthorized {
+	c := logsQuery(bad, "source logs", "dataprime", now.Add(-time.Hour), now, 0)
+	if len(c.errs) != 1 || logsHTTPStatus(c.errs[0]) != http.StatusUnauthorized {
 		t.Errorf("bad token: %v, want a 401", c.errs)
 	}
 }
@@ -234,15 +234,15 @@ func TestLogsQueryRefusals(t *testing.T) {
 func TestLogsQueryFaults(t *testing.T) {
 	cloud, logs := startLogs(t)
 	base := time.Now().Add(-time.Hour)
-	recordSome(cloud, base, 100)
-	win := func() *collector { return query(logs, "source logs", "dataprime", base, base.Add(time.Hour), 0) }
+	recordLogsEvents(cloud, base, 100)
+	win := func() *logsCollector { return logsQuery(logs, "source logs", "dataprime", base, base.Add(time.Hour), 0) }
 
 	cloud.InjectFault(e2etest.ServiceLogs, "query", e2etest.Fault{Status: 503})
-	if c := win(); len(c.errs) != 1 || httpStatus(c.errs[0]) != 503 {
+	if c := win(); len(c.errs) != 1 || logsHTTPStatus(c.errs[0]) != 503 {
 		t.Errorf("503 fault: %v", c.errs)
 	}
 	cloud.InjectFault(e2etest.ServiceLogs, "query", e2etest.Fault{Status: 429})
-	if c := win(); len(c.errs) != 1 || httpStatus(c.errs[0]) != 429 {
+	if c := win(); len(c.errs) != 1 || logsHTTPStatus(c.errs[0]) != 429 {
 		t.Errorf("429 fault: %v", c.errs)
 	}
 	cloud.InjectFault(e2etest.ServiceLogs, "query", e2etest.Fault{Status: 200, Message: "scan failed"})
@@ -268,7 +268,7 @@ func TestLogsQueryFaults(t *testing.T) {
 func TestLogsBackgroundQuery(t *testing.T) {
 	cloud, logs := startLogs(t)
 	base := time.Now().Add(-time.Hour)
-	recordSome(cloud, base, 20)
+	recordLogsEvents(cloud, base, 20)
 	ctx := context.Background()
 	s, e := strfmt.DateTime(base), strfmt.DateTime(base.Add(time.Hour))
 	sub, _, err := logs.SubmitBackgroundQueryWithContext(ctx, logs.NewSubmitBackgroundQueryOptions(
@@ -278,9 +278,9 @@ func TestLogsBackgroundQuery(t *testing.T) {
 	}
 	id := sub.QueryID
 	// Data before the query finished is a 409.
-	early := &collector{}
+	early := &logsCollector{}
 	logs.GetBackgroundQueryDataWithContext(ctx, logs.NewGetBackgroundQueryDataOptions(id), early)
-	if len(early.errs) != 1 || httpStatus(early.errs[0]) != http.StatusConflict {
+	if len(early.errs) != 1 || logsHTTPStatus(early.errs[0]) != http.StatusConflict {
 		t.Errorf("early data: %v, want a 409", early.errs)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -300,7 +300,7 @@ func TestLogsBackgroundQuery(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	c := &collector{}
+	c := &logsCollector{}
 	logs.GetBackgroundQueryDataWithContext(ctx, logs.NewGetBackgroundQueryDataOptions(id), c)
 	if len(c.errs) > 0 || len(c.results()) != 10 {
 		t.Errorf("data: %d results, errors %v; want 10", len(c.results()), c.errs)
@@ -309,7 +309,7 @@ func TestLogsBackgroundQuery(t *testing.T) {
 		t.Errorf("cancel of a finished query: %v", err)
 	}
 	unknown := strfmt.UUID("00000000-0000-4000-8000-000000000000")
-	if _, _, err := logs.GetBackgroundQueryStatusWithContext(ctx, logs.NewGetBackgroundQueryStatusOptions(&unknown)); httpStatus(err) != 404 {
+	if _, _, err := logs.GetBackgroundQueryStatusWithContext(ctx, logs.NewGetBackgroundQueryStatusOptions(&unknown)); logsHTTPStatus(err) != 404 {
 		t.Errorf("unknown query: %v, want a 404", err)
 	}
 	// A query cancelled while it waits says so.
@@ -328,7 +328,7 @@ func TestLogsBackgroundQuery(t *testing.T) {
 	if term == nil || term.Cancelled == nil {
 		t.Errorf("status after cancel: %+v", st)
 	}
-	if _, _, err := logs.SubmitBackgroundQueryWithContext(ctx, logs.NewSubmitBackgroundQueryOptions("source logs | nope", "dataprime")); httpStatus(err) != 400 {
+	if _, _, err := logs.SubmitBackgroundQueryWithContext(ctx, logs.NewSubmitBackgroundQueryOptions("source logs | nope", "dataprime")); logsHTTPStatus(err) != 400 {
 		t.Errorf("bad background query: %v, want a 400", err)
 	}
 }
