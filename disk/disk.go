@@ -127,7 +127,9 @@ func mergeExtents(in []Extent) []Extent {
 type OpenOption func(*openOptions) error
 
 type openOptions struct {
-	parent ParentOpener
+	key        []byte // encrypted VHD
+	passphrase []byte // qcow2+LUKS
+	parent     ParentOpener
 	dir    string // directory of the image, to resolve relative parent paths
 	depth  int
 }
@@ -164,10 +166,30 @@ func WithParentOpener(fn ParentOpener) OpenOption {
 	}
 }
 
+// WithKey gives Open the raw 32- or 64-byte key of an encrypted VHD (see
+// OpenEncryptedVHD); other formats ignore it. Open does not keep the slice.
+// The default is none: encrypted VHDs fail with ErrEncrypted.
+func WithKey(key []byte) OpenOption {
+	return func(o *openOptions) error {
+		o.key = key
+		return nil
+	}
+}
+
+// WithPassphrase gives Open the passphrase of a qcow2+LUKS image (see
+// OpenQCOW2LUKS); other formats ignore it. Open does not keep the slice.
+// The default is none: qcow2+LUKS images fail with ErrEncrypted.
+func WithPassphrase(passphrase []byte) OpenOption {
+	return func(o *openOptions) error {
+		o.passphrase = passphrase
+		return nil
+	}
+}
+
 // Open detects the container format of the image r of the given size and
 // returns the virtual disk inside. Anything that is not a VHD or qcow2 is
-// opened as Raw. Encrypted images fail with ErrEncrypted: open them with
-// OpenEncryptedVHD or OpenQCOW2LUKS.
+// opened as Raw. Encrypted images need WithKey or WithPassphrase, else they
+// fail with ErrEncrypted.
 func Open(r io.ReaderAt, size int64, opts ...OpenOption) (Disk, error) {
 	var o openOptions
 	for _, opt := range opts {
@@ -193,7 +215,10 @@ func open(r io.ReaderAt, size int64, o *openOptions) (Disk, error) {
 			return nil, err
 		}
 		if v.encrypted {
-			return nil, fmt.Errorf("%w (%s): use OpenEncryptedVHD", ErrEncrypted, EncryptedVHD)
+			if o.key == nil {
+				return nil, fmt.Errorf("%w (%s): use WithKey or OpenEncryptedVHD", ErrEncrypted, EncryptedVHD)
+			}
+			return openEncryptedVHD(v, r, o.key)
 		}
 		return v.open(r, nil, o)
 	case sniffQCOW2:
@@ -202,7 +227,10 @@ func open(r io.ReaderAt, size int64, o *openOptions) (Disk, error) {
 			return nil, err
 		}
 		if q.cryptMethod == qcowCryptLUKS {
-			return nil, fmt.Errorf("%w (%s): use OpenQCOW2LUKS", ErrEncrypted, QCOW2LUKS)
+			if o.passphrase == nil {
+				return nil, fmt.Errorf("%w (%s): use WithPassphrase or OpenQCOW2LUKS", ErrEncrypted, QCOW2LUKS)
+			}
+			return openQCOW2LUKS(q, r, o.passphrase)
 		}
 		return q.open(r, nil)
 	}
@@ -233,7 +261,12 @@ func OpenFile(path string, opts ...OpenOption) (Disk, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	d.(*image).closers = append(d.(*image).closers, f)
+	img := d.(*image)
+	img.closers = append(img.closers, f)
+	if r, ok := img.impl.(rawImpl); ok {
+		r.f = f // raw and fixed VHD data start at 0: file holes are disk holes
+		img.impl = r
+	}
 	return d, nil
 }
 

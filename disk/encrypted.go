@@ -27,6 +27,13 @@ func OpenEncryptedVHD(r io.ReaderAt, size int64, key []byte) (Disk, error) {
 	if !v.encrypted {
 		return nil, fmt.Errorf("%w: %s has no key hash", ErrNotEncrypted, v.format)
 	}
+	return openEncryptedVHD(v, r, key)
+}
+
+func openEncryptedVHD(v *vhdInfo, r io.ReaderAt, key []byte) (Disk, error) {
+	if len(key) != 32 && len(key) != 64 {
+		return nil, ErrKeySize
+	}
 	if v.format != VHDDynamic {
 		return nil, &UnsupportedError{Format: EncryptedVHD, Feature: "encrypted " + v.format.String()}
 	}

@@ -58,6 +58,10 @@ func OpenQCOW2LUKS(r io.ReaderAt, size int64, passphrase []byte) (Disk, error) {
 	if q.cryptMethod != qcowCryptLUKS {
 		return nil, fmt.Errorf("%w: qcow2 without LUKS encryption", ErrNotEncrypted)
 	}
+	return openQCOW2LUKS(q, r, passphrase)
+}
+
+func openQCOW2LUKS(q *qcowInfo, r io.ReaderAt, passphrase []byte) (Disk, error) {
 	hdr := io.NewSectionReader(r, int64(q.fdeOffset), int64(q.fdeLength))
 	vk, h, err := luks.UnlockHeader(hdr, passphrase)
 	if err != nil {

@@ -35,8 +35,12 @@ func (q *qcowInfo) open(r io.ReaderAt, c sectorCipher) (Disk, error) {
 	if c != nil {
 		d.format = QCOW2LUKS
 	}
-	d.impl = &qcowImpl{r: r, q: q, c: c, format: d.format, cache: make(map[uint64]*list.Element)}
+	d.impl = newQCOWImpl(r, q, c, d.format)
 	return d, nil
+}
+
+func newQCOWImpl(r io.ReaderAt, q *qcowInfo, c sectorCipher, f Format) *qcowImpl {
+	return &qcowImpl{r: r, q: q, c: c, format: f, cache: make(map[uint64]*list.Element)}
 }
 
 // l2 returns the L2 table at off, reading it through a small LRU cache.

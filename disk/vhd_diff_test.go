@@ -55,7 +55,7 @@ func TestDifferencingVHD(t *testing.T) {
 	const size = 4 << 20
 	parentData := bytes.Repeat([]byte("parent!!"), size/8)
 	var pv bytes.Buffer
-	pd := &image{impl: rawImpl{bytes.NewReader(parentData), size}, size: size, format: Raw}
+	pd := &image{impl: rawImpl{r: bytes.NewReader(parentData), size: size}, size: size, format: Raw}
 	if _, err := Convert(context.Background(), &pv, pd, VHDDynamic); err != nil {
 		t.Fatal(err)
 	}

@@ -162,7 +162,7 @@ func (v *vhdInfo) open(r io.ReaderAt, c sectorCipher, o *openOptions) (Disk, err
 		d.format = EncryptedVHD
 	}
 	if v.format == VHDFixed {
-		d.impl = rawImpl{r, v.size}
+		d.impl = rawImpl{r: r, size: v.size}
 		return d, nil
 	}
 	vi := &vhdImpl{r: r, v: v, c: c}
