@@ -235,7 +235,9 @@ func TestLogsQueryFaults(t *testing.T) {
 	cloud, logs := startLogs(t)
 	base := time.Now().Add(-time.Hour)
 	recordLogsEvents(cloud, base, 100)
-	win := func() *logsCollector { return logsQuery(logs, "source logs", "dataprime", base, base.Add(time.Hour), 0) }
+	win := func() *logsCollector {
+		return logsQuery(logs, "source logs", "dataprime", base, base.Add(time.Hour), 0)
+	}
 
 	cloud.InjectFault(e2etest.ServiceLogs, "query", e2etest.Fault{Status: 503})
 	if c := win(); len(c.errs) != 1 || logsHTTPStatus(c.errs[0]) != 503 {
