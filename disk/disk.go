@@ -130,8 +130,8 @@ type openOptions struct {
 	key        []byte // encrypted VHD
 	passphrase []byte // qcow2+LUKS
 	parent     ParentOpener
-	dir    string // directory of the image, to resolve relative parent paths
-	depth  int
+	dir        string // directory of the image, to resolve relative parent paths
+	depth      int
 }
 
 // maxChain bounds differencing chains, so an image that names itself as its
