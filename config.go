@@ -337,14 +337,14 @@ func (e *ConfigError) Error() string {
 // Unwrap returns the individual problems.
 func (e *ConfigError) Unwrap() []error { return e.Problems }
 
-// String never prints the API key.
+// String shows the config as JSON, with the API key redacted.
 func (c Config) String() string {
-	redacted := c
-	if redacted.APIKey != "" {
-		redacted.APIKey = "[redacted]"
+	key := "unset"
+	if c.APIKey != "" {
+		key = "[redacted]"
 	}
-	b, _ := json.Marshal(redacted)
-	return string(b)
+	b, _ := json.Marshal(c) // APIKey is never marshalled
+	return "apiKey=" + key + " " + string(b)
 }
 
 var errNoSource = errors.New("e2e: no source image")

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/e2eimage/e2e"
+	"github.com/e2eimage/e2e/e2etest"
+	"github.com/e2eimage/e2e/internal/demo"
+)
+
+func init() {
+	register(command{
+		name:    "run",
+		usage:   "--in FILE|cos://REGION/BUCKET/OBJECT [--config FILE] [--state FILE] [--full-verify] [--no-order]",
+		summary: "run the whole workflow: key, authorization, encrypt+upload, import, order, audit",
+		run:     runPipeline,
+	})
+	register(command{
+		name:    "demo",
+		usage:   "[--size MiB]",
+		summary: "run the whole workflow against an embedded emulated IBM Cloud",
+		run:     runDemo,
+	})
+}
+
+func runPipeline(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("run")
+	configPath := fs.String("config", "", "JSON config `file` (environment variables override it; see package e2e's Config)")
+	in := fs.String("in", "", "source image: a raw, VHD or qcow2 `file`, or a cos:// object")
+	state := fs.String("state", "", "state `file` (default: the config's stateFile, e2e-state.json)")
+	full := fs.Bool("full-verify", false, "decrypt the whole uploaded object to verify it (default: header and key slot)")
+	noOrder := fs.Bool("no-order", false, "stop after the import: order no server")
+	if _, err := parseFlags(e, fs, commands["run"].usage, args); err != nil {
+		return err
+	}
+	if *in == "" {
+		return usagef("--in is required")
+	}
+	cfg, err := e2e.LoadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	if *state != "" {
+		cfg.StateFile = *state
+	}
+	if *full {
+		cfg.FullVerify = true
+	}
+	if *noOrder {
+		cfg.Server = nil
+	}
+	return pipelineRun(ctx, e, cfg, nil, e2e.ParseSource(*in))
+}
+
+func runDemo(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("demo")
+	size := fs.Int("size", 32, "size of the generated demo image in `MiB`")
+	if _, err := parseFlags(e, fs, commands["demo"].usage, args); err != nil {
+		return err
+	}
+	if *size < 2 || *size > 4096 {
+		return usagef("--size must be between 2 and 4096 MiB")
+	}
+	cloud, err := e2etest.Start()
+	if err != nil {
+		return err
+	}
+	defer cloud.Close()
+	fmt.Fprintf(e.stdout, "emulated IBM Cloud started (%s)\n", cloud.Region)
+	img := demo.Image(int64(*size)<<20, uint64(time.Now().UnixNano()))
+	return pipelineRun(ctx, e, demo.Config(cloud), &e2e.MemoryStore{}, e2e.FromReader(bytes.NewReader(img), int64(len(img))))
+}
+
+// pipelineRun runs the pipeline with progress on stderr and prints a summary.
+func pipelineRun(ctx context.Context, e *env, cfg e2e.Config, store e2e.StateStore, src e2e.Source) error {
+	pp := &pipelineProgress{w: e.stderr}
+	opts := []e2e.Option{e2e.WithProgress(pp.update)}
+	if store != nil {
+		opts = append(opts, e2e.WithStateStore(store))
+	}
+	p, err := e2e.New(cfg, opts...)
+	if err != nil {
+		return err
+	}
+	res, err := p.Run(ctx, src)
+	pp.end()
+	if err != nil {
+		return err
+	}
+	printSummary(e.stdout, res)
+	return nil
+}
+
+func printSummary(w io.Writer, res *e2e.Result) {
+	st := res.State
+	fmt.Fprintf(w, "root key   %s\n", st.RootKeyCRN)
+	fmt.Fprintf(w, "object     %s (%s, sha256 %s)\n", st.ObjectURI, humanBytes(st.ObjectSize), st.ObjectSHA256)
+	fmt.Fprintf(w, "template   %d (%s)\n", st.TemplateID, st.TemplateGUID)
+	if s := res.Server; s != nil {
+		fmt.Fprintf(w, "server     %d %s.%s power %s public %s private %s\n", s.ID, s.Hostname, s.Domain, s.PowerState, s.PublicIP, s.PrivateIP)
+	}
+	if len(res.Events) > 0 {
+		fmt.Fprintf(w, "audit      %d events\n", len(res.Events))
+		for _, ev := range res.Events {
+			fmt.Fprintf(w, "  %s  %-38s %-8s %s\n", ev.Time.Format(time.RFC3339), ev.Action, ev.Outcome, ev.Target.ID)
+		}
+	}
+}
+
+// pipelineProgress draws one line per step and a progress bar while the
+// image is encrypted and uploaded.
+type pipelineProgress struct {
+	w       io.Writer
+	barLive bool
+	last    time.Time
+}
+
+func (pp *pipelineProgress) update(u e2e.Update) {
+	switch {
+	case u.Stage == e2e.StageEncrypt && !u.Finished && u.Done > 0:
+		if time.Since(pp.last) < progressEvery {
+			return
+		}
+		pp.last = time.Now()
+		total := u.Total
+		if total == 0 {
+			total = -1
+		}
+		fmt.Fprintf(pp.w, "\r%s", renderProgress("encrypt+upload", u.Done, total, u.Elapsed))
+		pp.barLive = true
+	case u.Skipped:
+		pp.end()
+		fmt.Fprintf(pp.w, "- %-15s already done\n", u.Stage)
+	case u.Finished:
+		pp.end()
+		fmt.Fprintf(pp.w, "✓ %-15s %s (%s)\n", u.Stage, u.Message, u.Elapsed.Round(time.Millisecond))
+	}
+}
+
+func (pp *pipelineProgress) end() {
+	if pp.barLive {
+		fmt.Fprintln(pp.w)
+		pp.barLive = false
+	}
+}

@@ -1,0 +1,312 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/e2eimage/e2e"
+	"github.com/e2eimage/e2e/disk"
+	"github.com/e2eimage/e2e/e2etest"
+	"github.com/e2eimage/e2e/internal/demo"
+	"github.com/e2eimage/e2e/keys"
+	"github.com/e2eimage/e2e/luks"
+)
+
+// startCloud starts an emulated cloud for one test.
+func startCloud(t *testing.T) *e2etest.Cloud {
+	t.Helper()
+	cloud, err := e2etest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cloud.Close() })
+	return cloud
+}
+
+// testConfig is demo.Config with the fastest settings.
+func testConfig(cloud *e2etest.Cloud) e2e.Config {
+	cfg := demo.Config(cloud)
+	cfg.Encrypt.IterTime = e2e.Duration(10 * time.Millisecond)
+	cfg.Encrypt.Workers = 2
+	cfg.COS.PartSize = 5 << 20
+	return cfg
+}
+
+// recorder keeps every progress update.
+type recorder struct {
+	mu      sync.Mutex
+	updates []e2e.Update
+}
+
+func (r *recorder) fn(u e2e.Update) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.updates = append(r.updates, u)
+}
+
+func (r *recorder) skipped() map[e2e.Stage]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := map[e2e.Stage]bool{}
+	for _, u := range r.updates {
+		if u.Skipped {
+			m[u.Stage] = true
+		}
+	}
+	return m
+}
+
+// objectPlaintext downloads the template's object from the emulated COS,
+// unwraps the WDEK with the emulated Key Protect and decrypts the image.
+func objectPlaintext(t *testing.T, cloud *e2etest.Cloud, cfg e2e.Config, st e2e.State) []byte {
+	t.Helper()
+	obj, err := cloud.Object(cfg.COS.Bucket, cfg.COS.Object)
+	if err != nil {
+		t.Fatalf("object %s: %v", st.ObjectURI, err)
+	}
+	kc, err := keys.NewClient(keys.Config{Endpoint: cloud.KMSURL, InstanceID: cloud.KPInstanceID, APIKey: cloud.APIKey, IAMURL: cloud.IAMURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dek, _, err := kc.UnwrapDEK(context.Background(), st.RootKeyID, keys.WDEK(st.WDEK))
+	if err != nil {
+		t.Fatalf("unwrap the saved WDEK: %v", err)
+	}
+	defer dek.Destroy()
+	switch cfg.Image.Format {
+	case e2e.EncryptedVHD:
+		key, err := dek.VHDKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := disk.OpenEncryptedVHD(bytes.NewReader(obj), int64(len(obj)), key)
+		if err != nil {
+			t.Fatalf("open the encrypted VHD: %v", err)
+		}
+		defer d.Close()
+		out, err := io.ReadAll(io.NewSectionReader(d, 0, d.Size()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	default:
+		vol, err := luks.Open(bytes.NewReader(obj), dek.LUKSPassphrase())
+		if err != nil {
+			t.Fatalf("open the LUKS image with the DEK: %v", err)
+		}
+		defer vol.Close()
+		out, err := io.ReadAll(io.NewSectionReader(vol, 0, vol.Size()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+}
+
+// assertOneOfEach checks that the cloud holds exactly one template and one
+// server and no multipart upload left behind.
+func assertOneOfEach(t *testing.T, cloud *e2etest.Cloud, cfg e2e.Config) {
+	t.Helper()
+	if n := len(cloud.Templates()); n != 1 {
+		t.Errorf("%d templates in the cloud, want 1", n)
+	}
+	if cfg.Server != nil {
+		if n := len(cloud.Guests()); n != 1 {
+			t.Errorf("%d servers in the cloud, want 1", n)
+		}
+	}
+	if ups := cloud.MultipartUploads(cfg.COS.Bucket); len(ups) != 0 {
+		t.Errorf("orphan multipart uploads: %+v", ups)
+	}
+}
+
+func TestRunEndToEnd(t *testing.T) {
+	for _, format := range []e2e.Format{e2e.LUKSRaw, e2e.EncryptedVHD} {
+		t.Run(string(format), func(t *testing.T) {
+			cloud := startCloud(t)
+			cfg := testConfig(cloud)
+			cfg.Image.Format = format
+			cfg.COS.Object = ""
+			cfg.FullVerify = true
+			img := demo.Image(6<<20+512, 7) // not a multiple of 2 MiB: rounded up by the formats
+			src := e2e.FromReader(bytes.NewReader(img), int64(len(img)))
+			if format == e2e.EncryptedVHD {
+				src = e2e.FromFile(writeTemp(t, img))
+			}
+			rec := &recorder{}
+			p, err := e2e.New(cfg, e2e.WithStateStore(&e2e.MemoryStore{}), e2e.WithProgress(rec.fn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := p.Run(context.Background(), src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := res.State
+			if st.RootKeyCRN == "" || len(st.WDEK) == 0 || st.AuthorizationPolicyID == "" || !st.Verified ||
+				st.TemplateID == 0 || st.TemplateGUID == "" || !st.TemplateReady || st.ServerID == 0 || !st.ServerReady {
+				t.Errorf("state incomplete after a run: %+v", st)
+			}
+			if res.Server == nil || res.Server.ID != st.ServerID || res.Server.Hostname != cfg.Server.Hostname {
+				t.Errorf("server = %+v, state server %d", res.Server, st.ServerID)
+			}
+			wantObject := "quickstart-ubuntu.luks"
+			if format == e2e.EncryptedVHD {
+				wantObject = "quickstart-ubuntu.vhd-0.vhd"
+			}
+			cfg.COS.Object = wantObject
+			if !strings.HasSuffix(st.ObjectURI, "/"+wantObject) {
+				t.Errorf("object URI %q, want the object %q", st.ObjectURI, wantObject)
+			}
+			got := objectPlaintext(t, cloud, cfg, st)
+			if len(got) < len(img) || !bytes.Equal(got[:len(img)], img) || strings.Trim(string(got[len(img):]), "\x00") != "" {
+				t.Errorf("the template's object does not decrypt to the input (got %d bytes, input %d)", len(got), len(img))
+			}
+			assertOneOfEach(t, cloud, cfg)
+			actions := map[string]bool{}
+			for _, ev := range res.Events {
+				actions[ev.Action] = true
+			}
+			for _, a := range []string{"kms.secrets.wrap", "audit-log.vsi-image-template.create", "audit-log.vsi.provision"} {
+				if !actions[a] {
+					t.Errorf("audit trail lacks %s; got %v", a, actions)
+				}
+			}
+		})
+	}
+}
+
+// TestResumeAfterEveryStep kills the run right after each step finishes
+// (as a crash would), reruns it from the saved state and checks that the
+// rerun skips what was done and ends with one template and one server.
+func TestResumeAfterEveryStep(t *testing.T) {
+	stages := []e2e.Stage{e2e.StageRootKey, e2e.StageDataKey, e2e.StageAuthorize, e2e.StageBucket,
+		e2e.StageEncrypt, e2e.StageVerify, e2e.StageImport, e2e.StageOrder}
+	img := demo.Image(3<<20, 3)
+	for _, crashAfter := range stages {
+		t.Run(string(crashAfter), func(t *testing.T) {
+			cloud := startCloud(t)
+			cfg := testConfig(cloud)
+			cfg.Audit = false
+			store := &e2e.MemoryStore{}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p, err := e2e.New(cfg, e2e.WithStateStore(store), e2e.WithProgress(func(u e2e.Update) {
+				if u.Stage == crashAfter && u.Finished {
+					cancel()
+				}
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.Run(ctx, e2e.FromReader(bytes.NewReader(img), int64(len(img))))
+			if crashAfter != e2e.StageOrder && !errors.Is(err, context.Canceled) {
+				t.Fatalf("first run after a crash at %s: err = %v, want context.Canceled", crashAfter, err)
+			}
+			rec := &recorder{}
+			p2, err := e2e.New(cfg, e2e.WithStateStore(store), e2e.WithProgress(rec.fn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := p2.Run(context.Background(), e2e.FromReader(bytes.NewReader(img), int64(len(img))))
+			if err != nil {
+				t.Fatalf("rerun: %v", err)
+			}
+			skipped := rec.skipped()
+			for _, s := range stages {
+				if s == e2e.StageDataKey {
+					continue // the DEK is always re-derived (unwrapped), never stored
+				}
+				if s == crashAfter {
+					break
+				}
+				if !skipped[s] {
+					t.Errorf("rerun did %s again although the first run finished it", s)
+				}
+			}
+			assertOneOfEach(t, cloud, cfg)
+			if got := objectPlaintext(t, cloud, cfg, res.State); !bytes.Equal(got, img) {
+				t.Error("object does not decrypt to the input after the resumed run")
+			}
+		})
+	}
+}
+
+// TestFaultsLeaveResumableState injects a failure into each service, checks
+// that the run stops with a StepError naming the step, then reruns.
+func TestFaultsLeaveResumableState(t *testing.T) {
+	cases := []struct {
+		svc   e2etest.Service
+		op    string
+		stage e2e.Stage
+		fault e2etest.Fault
+	}{
+		{e2etest.ServiceKMS, "createKey", e2e.StageRootKey, e2etest.Fault{Status: 500, Times: 50}},
+		{e2etest.ServiceKMS, "wrap", e2e.StageDataKey, e2etest.Fault{Status: 503, Times: 50}},
+		{e2etest.ServiceIAM, "policies", e2e.StageAuthorize, e2etest.Fault{Status: 500, Times: 50}},
+		{e2etest.ServiceCOS, "UploadPart", e2e.StageEncrypt, e2etest.Fault{Status: 500, Times: 50}},
+		{e2etest.ServiceCOS, "CompleteMultipartUpload", e2e.StageEncrypt, e2etest.Fault{Status: 500, Times: 50}},
+		{e2etest.ServiceSoftLayer, "SoftLayer_Virtual_Guest_Block_Device_Template_Group::createFromIcos", e2e.StageImport, e2etest.Fault{Status: 500, Times: 50}},
+		{e2etest.ServiceSoftLayer, "SoftLayer_Product_Order::placeOrder", e2e.StageOrder, e2etest.Fault{Status: 500, Code: "SoftLayer_Exception_Public", Times: 50}},
+	}
+	img := demo.Image(2<<20, 5)
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s/%s", c.svc, c.op), func(t *testing.T) {
+			cloud := startCloud(t)
+			cfg := testConfig(cloud)
+			cfg.Audit = false
+			store := &e2e.MemoryStore{}
+			cloud.InjectFault(c.svc, c.op, c.fault)
+			p, err := e2e.New(cfg, e2e.WithStateStore(store))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.Run(context.Background(), e2e.FromReader(bytes.NewReader(img), int64(len(img))))
+			var se *e2e.StepError
+			if !errors.As(err, &se) || se.Stage != c.stage {
+				t.Fatalf("err = %v, want a StepError at %s", err, c.stage)
+			}
+			if ups := cloud.MultipartUploads(cfg.COS.Bucket); len(ups) != 0 {
+				t.Errorf("the failed upload left multipart uploads behind: %+v", ups)
+			}
+			cloud.ClearFaults()
+			if _, err := p.Run(context.Background(), e2e.FromReader(bytes.NewReader(img), int64(len(img)))); err != nil {
+				t.Fatalf("rerun after the fault cleared: %v", err)
+			}
+			assertOneOfEach(t, cloud, cfg)
+		})
+	}
+}
+
+func TestRefusesWhatIBMWouldRefuse(t *testing.T) {
+	cloud := startCloud(t)
+	cfg := testConfig(cloud)
+	p, err := e2e.New(cfg, e2e.WithStateStore(&e2e.MemoryStore{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run(context.Background(), e2e.Source{}); err == nil || !strings.Contains(err.Error(), "no source") {
+		t.Errorf("empty source: err = %v", err)
+	}
+	cfg.Image.Format = e2e.EncryptedVHD
+	cfg.COS.Object = "x.vhd-0.vhd"
+	p, err = e2e.New(cfg, e2e.WithStateStore(&e2e.MemoryStore{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := demo.Image(2<<20, 1)
+	_, err = p.Run(context.Background(), e2e.FromReader(bytes.NewReader(img), int64(len(img))))
+	if err == nil || !strings.Contains(err.Error(), "seekable") {
+		t.Errorf("encrypted VHD from a stream: err = %v, want a clear refusal", err)
+	}
+	if ups := cloud.MultipartUploads(cfg.COS.Bucket); len(ups) != 0 {
+		t.Errorf("refused upload left multipart uploads: %+v", ups)
+	}
+}
