@@ -166,7 +166,7 @@ func TestEventsValuesCannotInject(t *testing.T) {
 	cloud := startCloud(t)
 	c := newClient(t, cloud)
 	at := time.Now().Add(-time.Minute)
-	nasty := []string{`a'b`, `x' || $d.action == 'y`, `\`, `\'`, `") OR action:*`, "two\nlines", `') || true || ('`, `*`, `key 0`}
+	nasty := []string{`a'b`, `x' || $d.action == 'y`, `\`, `\'`, `") OR action:*`, "two\nlines", `') || true || ('`, `*x`, `key 0`}
 	for _, n := range nasty {
 		cloud.RecordEvent(e2etest.Event{EventTime: at, Action: "kms.secrets.wrap", Target: e2etest.EventTarget{ID: "id-" + n, Name: n}})
 	}
@@ -514,7 +514,9 @@ func TestTrailFromRealCalls(t *testing.T) {
 	cloud.RecordEvent(e2etest.Event{Action: "audit-log.vsi.provision",
 		Target: e2etest.EventTarget{ID: "crn:v1:bluemix:public:classic-infrastructure:us-south:a/x::virtual-guest:99", Name: "web1"}})
 	cloud.RecordEvent(e2etest.Event{Action: "audit-log.vsi.power-on",
-		Target: e2etest.EventTarget{ID: "crn:v1:bluemix:public:classic-infrastructure:us-south:a/x::virtual-guest:99", Name: "web1"}})
+		Target: e2etest.EventTarget{ID: "crn:v1:bluemix:public:classic-infrastructure:us-south:a/x::virtual-guest:99", Name: "web1.example.com"}})
+	cloud.RecordEvent(e2etest.Event{Action: "audit-log.vsi.power-off", // another server
+		Target: e2etest.EventTarget{ID: "crn:v1:bluemix:public:classic-infrastructure:us-south:a/x::virtual-guest:100", Name: "web10.example.com"}})
 
 	c := newClient(t, cloud)
 	trail, err := c.Trail(ctx, audit.Run{RootKeyCRN: root.CRN, TemplateID: "4242", Hostname: "web1", Start: start})

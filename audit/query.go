@@ -35,7 +35,9 @@ type Query struct {
 	Actions []string
 	// TargetIDs and TargetNames select the events whose target is any of
 	// them. A CRN matches the target ID exactly; another value (a key ID, a
-	// template ID) also matches a target CRN that ends in ":"+value.
+	// template ID) also matches a target CRN that ends in ":"+value. A name
+	// matches exactly, or as a prefix when it ends in "." or "*" ("web1."
+	// matches "web1.example.com").
 	TargetIDs, TargetNames []string
 	// Initiators match the initiator's IAM ID or name.
 	Initiators []string
@@ -65,9 +67,9 @@ func (q *Query) validate() error {
 	default:
 		return fmt.Errorf("%w: unknown tier %q", ErrInvalidQuery, q.Tier)
 	}
-	for _, a := range q.Actions {
+	for _, a := range append(q.Actions[:len(q.Actions):len(q.Actions)], q.TargetNames...) {
 		if a == "*" {
-			return fmt.Errorf("%w: Actions %q would match everything; leave Actions empty instead", ErrInvalidQuery, a)
+			return fmt.Errorf("%w: %q would match everything; leave the list empty instead", ErrInvalidQuery, a)
 		}
 	}
 	check := func(field string, vs ...string) error {
@@ -107,7 +109,8 @@ func checkValue(field, v string) error {
 	return nil
 }
 
-// actionPrefix reports whether an Actions value is a prefix, and the prefix.
+// actionPrefix reports whether an Actions or TargetNames value is a
+// prefix, and the prefix.
 func actionPrefix(a string) (string, bool) {
 	if p, ok := strings.CutSuffix(a, "*"); ok {
 		return p, true
@@ -148,7 +151,11 @@ func (q Query) DataPrime() (string, error) {
 		}
 	}
 	for _, n := range q.TargetNames {
-		targets = append(targets, "$d.target.name == "+dpQuote(n))
+		if p, ok := actionPrefix(n); ok {
+			targets = append(targets, "$d.target.name.startsWith("+dpQuote(p)+")")
+		} else {
+			targets = append(targets, "$d.target.name == "+dpQuote(n))
+		}
 	}
 	if len(targets) > 0 {
 		conds = append(conds, "("+strings.Join(targets, " || ")+")")
@@ -220,7 +227,11 @@ func (q Query) Lucene() (string, error) {
 		}
 	}
 	for _, n := range q.TargetNames {
-		parts = append(parts, "target.name:"+lcQuote(n))
+		if p, ok := actionPrefix(n); ok {
+			parts = append(parts, "target.name:"+lcEscape(p)+"*")
+		} else {
+			parts = append(parts, "target.name:"+lcQuote(n))
+		}
 	}
 	group(parts)
 	parts = nil

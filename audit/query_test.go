@@ -15,7 +15,7 @@ var (
 
 func TestDataPrimeRendering(t *testing.T) {
 	q := Query{Start: t0, End: t1, Actions: []string{"kms.secrets.wrap", "kms.secrets.", "audit-log.vsi*"},
-		TargetIDs: []string{"crn:v1:bluemix:public:kms:us-south:a/1:i:key:k", "1234"}, TargetNames: []string{"web"},
+		TargetIDs: []string{"crn:v1:bluemix:public:kms:us-south:a/1:i:key:k", "1234"}, TargetNames: []string{"web", "web."},
 		Initiators: []string{"IBMid-1"}, Outcome: "success", Limit: 10}
 	got, err := q.DataPrime()
 	if err != nil {
@@ -23,7 +23,7 @@ func TestDataPrimeRendering(t *testing.T) {
 	}
 	want := "source logs | filter $l.applicationname == 'ibm-audit-event'" +
 		" && ($d.action == 'kms.secrets.wrap' || $d.action.startsWith('kms.secrets.') || $d.action.startsWith('audit-log.vsi'))" +
-		" && ($d.target.id == 'crn:v1:bluemix:public:kms:us-south:a/1:i:key:k' || $d.target.id == '1234' || $d.target.id.endsWith(':1234') || $d.target.name == 'web')" +
+		" && ($d.target.id == 'crn:v1:bluemix:public:kms:us-south:a/1:i:key:k' || $d.target.id == '1234' || $d.target.id.endsWith(':1234') || $d.target.name == 'web' || $d.target.name.startsWith('web.'))" +
 		" && ($d.initiator.id == 'IBMid-1' || $d.initiator.name == 'IBMid-1')" +
 		" && $d.outcome == 'success' | limit 10"
 	if got != want {
@@ -33,13 +33,13 @@ func TestDataPrimeRendering(t *testing.T) {
 
 func TestLuceneRendering(t *testing.T) {
 	q := Query{Start: t0, End: t1, Actions: []string{"kms.secrets.wrap", "kms.secrets."},
-		TargetIDs: []string{"12 34"}, Outcome: "fail\"ure"}
+		TargetIDs: []string{"12 34"}, TargetNames: []string{"a b*"}, Outcome: "fail\"ure"}
 	got, err := q.Lucene()
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := `coralogix.metadata.applicationName:"ibm-audit-event" AND (action:"kms.secrets.wrap" OR action:kms.secrets.*)` +
-		` AND (target.id:"12 34" OR target.id:*\:12\ 34) AND outcome:"fail\"ure"`
+		` AND (target.id:"12 34" OR target.id:*\:12\ 34 OR target.name:a\ b*) AND outcome:"fail\"ure"`
 	if got != want {
 		t.Errorf("Lucene:\n got %s\nwant %s", got, want)
 	}
@@ -55,6 +55,7 @@ func TestQueryValidation(t *testing.T) {
 		"bad tier":        {Start: t0, End: t1, Tier: "hot"},
 		"empty action":    {Start: t0, End: t1, Actions: []string{""}},
 		"star action":     {Start: t0, End: t1, Actions: []string{"*"}},
+		"star name":       {Start: t0, End: t1, TargetNames: []string{"*"}},
 		"control char":    {Start: t0, End: t1, TargetNames: []string{"a\x00b"}},
 		"invalid utf8":    {Start: t0, End: t1, Initiators: []string{"\xff"}},
 		"bad outcome":     {Start: t0, End: t1, Outcome: "\x1b"},
@@ -151,7 +152,7 @@ func FuzzRenderEscaping(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		q := Query{Start: t0, End: t1, TargetNames: []string{v}}
+		q := Query{Start: t0, End: t1, Outcome: v}
 		dp, err := q.DataPrime()
 		if err != nil {
 			if !errors.Is(err, ErrInvalidQuery) {
@@ -165,13 +166,13 @@ func FuzzRenderEscaping(f *testing.F) {
 		if !utf8.ValidString(v) {
 			t.Fatalf("invalid UTF-8 %q was accepted", v)
 		}
-		prefix := "source logs | filter $l.applicationname == 'ibm-audit-event' && ($d.target.name == "
+		prefix := "source logs | filter $l.applicationname == 'ibm-audit-event' && $d.outcome == "
 		rest, ok := strings.CutPrefix(dp, prefix)
 		if !ok {
 			t.Fatalf("DataPrime %q lost its structure", dp)
 		}
 		got, tail := decodeDP(t, rest)
-		if got != v || tail != ")" {
+		if got != v || tail != "" {
 			t.Fatalf("DataPrime %q: literal decodes to %q then %q; want %q then \")\"", dp, got, tail, v)
 		}
 
@@ -179,12 +180,12 @@ func FuzzRenderEscaping(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rest, ok = strings.CutPrefix(lc, `coralogix.metadata.applicationName:"ibm-audit-event" AND (target.name:`)
+		rest, ok = strings.CutPrefix(lc, `coralogix.metadata.applicationName:"ibm-audit-event" AND outcome:`)
 		if !ok {
 			t.Fatalf("Lucene %q lost its structure", lc)
 		}
 		got, tail = decodeLucene(t, rest)
-		if got != v || tail != ")" {
+		if got != v || tail != "" {
 			t.Fatalf("Lucene %q: phrase decodes to %q then %q; want %q then \")\"", lc, got, tail, v)
 		}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -14,7 +15,8 @@ type Run struct {
 	TemplateID   string // the image template (a SoftLayer ID or a CRN)
 	TemplateName string
 	ServerID     string // the virtual server (a SoftLayer ID or a CRN)
-	Hostname     string
+	Hostname     string // a host name also matches its FQDNs
+
 	// Start and End bound the run. The default End is now.
 	Start, End time.Time
 }
@@ -32,9 +34,13 @@ func (c *Client) Trail(ctx context.Context, r Run) ([]Event, error) {
 			q.TargetIDs = append(q.TargetIDs, id)
 		}
 	}
-	for _, n := range []string{r.TemplateName, r.Hostname} {
-		if n != "" {
-			q.TargetNames = append(q.TargetNames, n)
+	if r.TemplateName != "" {
+		q.TargetNames = append(q.TargetNames, r.TemplateName)
+	}
+	if h := r.Hostname; h != "" {
+		q.TargetNames = append(q.TargetNames, h)
+		if !strings.ContainsAny(h, ".*") {
+			q.TargetNames = append(q.TargetNames, h+".") // events may name the FQDN
 		}
 	}
 	if len(q.TargetIDs)+len(q.TargetNames) == 0 {
