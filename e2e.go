@@ -15,6 +15,7 @@ import (
 	"github.com/e2eimage/e2e/image"
 	"github.com/e2eimage/e2e/keys"
 	"github.com/e2eimage/e2e/luks"
+	"github.com/e2eimage/e2e/provision"
 	"github.com/e2eimage/e2e/storage"
 )
 
@@ -38,7 +39,7 @@ type Pipeline struct {
 	iam     *iam.Client
 	cos     *storage.Client
 	images  *image.Client
-	servers orderer
+	servers *provision.Client
 	audit   *audit.Client
 }
 
@@ -87,7 +88,7 @@ func New(cfg Config, opts ...Option) (*Pipeline, error) {
 	if p.images, err = image.NewClient(image.Config{Endpoint: cfg.Endpoints.SoftLayer, APIKey: cfg.APIKey}); err != nil {
 		return nil, fmt.Errorf("e2e: %w", err)
 	}
-	if p.servers, err = newOrderer(cfg); err != nil {
+	if p.servers, err = provision.NewClient(provision.Config{Endpoint: cfg.Endpoints.SoftLayer, APIKey: cfg.APIKey}); err != nil {
 		return nil, fmt.Errorf("e2e: %w", err)
 	}
 	if cfg.Audit {

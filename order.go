@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
+
+	"github.com/e2eimage/e2e/provision"
 )
 
 // ServerInfo is the virtual server a run ordered.
@@ -15,13 +18,72 @@ type ServerInfo struct {
 	PrivateIP  string
 }
 
-// orderer orders servers from templates (the provision package).
-type orderer interface{}
+func (c ServerConfig) order(templateGUID string) provision.Order {
+	return provision.Order{
+		Hostname:     c.Hostname,
+		Domain:       c.Domain,
+		Datacenter:   c.Datacenter,
+		CPUs:         c.CPUs,
+		MemoryMB:     c.MemoryMB,
+		Flavor:       c.Flavor,
+		Monthly:      c.Monthly,
+		LocalDisk:    c.LocalDisk,
+		NetworkSpeed: c.NetworkSpeed,
+		SSHKeyIDs:    c.SSHKeyIDs,
+		UserData:     c.UserData,
+		Tags:         c.Tags,
+		TemplateGUID: templateGUID,
+	}
+}
 
-func newOrderer(cfg Config) (orderer, error) { return nil, nil }
-
-// Order orders the configured server from the template, at most once, and
-// waits until it is ready.
+// Order orders the configured server from the template and waits until it
+// is ready. It orders at most once: the intent is saved before the order is
+// placed, and a rerun that finds it looks the server up (by its hostname
+// and idempotency tag) instead of ordering again.
 func (p *Pipeline) Order(ctx context.Context) (*ServerInfo, error) {
-	return nil, &StepError{Stage: StageOrder, Err: errors.New("not wired yet")}
+	if err := p.load(ctx); err != nil {
+		return nil, err
+	}
+	sc := p.cfg.Server
+	if sc == nil {
+		return nil, &StepError{Stage: StageOrder, Err: errors.New("no server configured")}
+	}
+	var srv *provision.Server
+	err := p.stage(StageOrder, "order "+sc.Hostname+"."+sc.Domain, false, func() (string, error) {
+		if !p.state.TemplateReady {
+			return "", errors.New("no active template to order from: run Import first")
+		}
+		o := sc.order(p.state.TemplateGUID)
+		if p.state.ServerID == 0 {
+			if _, err := p.servers.Verify(ctx, o); err != nil {
+				return "", err
+			}
+			p.state.OrderRequested = true
+			if err := p.save(ctx); err != nil {
+				return "", err
+			}
+			s, err := p.servers.Order(ctx, o) // finds an earlier order before placing one
+			if err != nil {
+				return "", err
+			}
+			p.state.ServerID, p.state.ServerHostname = s.ID, s.Hostname
+			if err := p.save(ctx); err != nil {
+				return "", err
+			}
+		}
+		s, err := p.servers.Wait(ctx, p.state.ServerID, provision.WithProgress(func(pr provision.Progress) {
+			p.progress(Update{Stage: StageOrder, Message: pr.Transaction, Elapsed: pr.Elapsed})
+		}))
+		if err != nil {
+			return "", err
+		}
+		srv = s
+		p.state.ServerReady = true
+		return fmt.Sprintf("server %d %s ready (%s)", s.ID, s.FQDN(), s.PowerState), p.save(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ServerInfo{ID: srv.ID, Hostname: srv.Hostname, Domain: srv.Domain, PowerState: srv.PowerState,
+		PublicIP: srv.PublicIP, PrivateIP: srv.PrivateIP}, nil
 }
