@@ -12,6 +12,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/ibm-cos-sdk-go/aws"
@@ -270,6 +271,20 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 	defer cancel()
 	g, gctx := errgroup.WithContext(pctx)
 	g.SetLimit(u.o.concurrency)
+
+	// The whole-object digests are computed in order by their own goroutine,
+	// so reading the next part overlaps hashing this one. A buffer goes back
+	// to the pool once it is both hashed and sent.
+	hashq := make(chan *partBuf, u.o.concurrency+1)
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		for pb := range hashq {
+			u.hash(pb.b)
+			pb.release(pool)
+		}
+	}()
+
 	var srcErr error
 	p := buf
 	for num := int64(1); ; num++ {
@@ -278,10 +293,13 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 			pool.put(p)
 			break
 		}
-		u.hash(p)
-		part, num := p, num
+		pb := &partBuf{b: p}
+		pb.refs.Store(2)
+		hashq <- pb
+		num := num
 		g.Go(func() error {
-			defer pool.put(part)
+			defer pb.release(pool)
+			part := pb.b
 			out, err := u.c.s3.UploadPartWithContext(gctx, &s3.UploadPartInput{
 				Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(id),
 				PartNumber: aws.Int64(num), Body: bytes.NewReader(part), ContentLength: aws.Int64(int64(len(part))),
@@ -315,10 +333,12 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 		}
 		p = next[:n]
 	}
+	close(hashq)
 	if srcErr != nil {
 		cancel()
 	}
 	werr := g.Wait()
+	<-hashed
 	switch {
 	case u.ctx.Err() != nil:
 		err = fmt.Errorf("upload cancelled: %w", u.ctx.Err())
@@ -383,6 +403,18 @@ func (c *Client) abort(ctx context.Context, bucket, key, id string) error {
 		return nil
 	}
 	return err
+}
+
+// partBuf is a part in flight, released by both the hasher and its upload.
+type partBuf struct {
+	b    []byte
+	refs atomic.Int32
+}
+
+func (pb *partBuf) release(pool *partPool) {
+	if pb.refs.Add(-1) == 0 {
+		pool.put(pb.b)
+	}
 }
 
 // partPool hands out at most max part buffers, allocated on first use and
