@@ -92,7 +92,11 @@ func checkChunkedReads(t *testing.T, d disk.Disk, want []byte) {
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, chunk)
-			for off := int64(w * 13); off < d.Size(); off += int64(chunk) {
+			end := d.Size()
+			if chunk < 4096 {
+				end = min(end, 256*kiB) // tiny reads cost a cluster inflate each
+			}
+			for off := int64(w * 13); off < end; off += int64(chunk) {
 				n, err := d.ReadAt(buf, off)
 				if err != nil && err != io.EOF {
 					errs <- err
