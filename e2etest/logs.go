@@ -1,15 +1,7 @@
 package e2etest
 
-// IBM Cloud Logs query emulation: POST /v1/query answers the audit events the
-// cloud recorded as a server-sent-event stream, the way logs-go-sdk's
-// logsv0.QueryWithContext reads it. The query languages are in
-// logs_query.go, the background-query API in logs_background.go.
-//
-// Fault operations of ServiceLogs: "query", "submitBackgroundQuery",
-// "getBackgroundQueryStatus", "getBackgroundQueryData" and
-// "cancelBackgroundQuery". A Logs fault with Status 200 answers a stream
-// instead: with Code "malformed" it holds a line the client cannot parse,
-// otherwise an {"error":{"message":…}} item carrying Message.
+// IBM Cloud Logs query emulation; the query languages are in logs_query.go,
+// the background-query API in logs_background.go.
 
 import (
 	"encoding/json"
@@ -21,7 +13,37 @@ import (
 	"time"
 )
 
-// Cloud Logs limits of the emulator.
+// The Cloud Logs endpoint (LogsURL) serves the audit events the cloud
+// recorded, as Activity Tracker Event Routing delivers them to IBM Cloud
+// Logs: application AuditApplication, subsystem the service name of the
+// target CRN (e.g. "kms"), user data the CADF event as JSON.
+//
+// POST /v1/query answers a server-sent-event stream the way logsv0.Query
+// reads it (a query_id item, keep-alives, result items of up to 50 records,
+// a number_of_results_limit warning when more matched than the limit). The
+// background-query API (/v1/background_query, …/status, …/data, …/cancel)
+// runs queries over the archive tier that wait, run and terminate in
+// scaled time.
+//
+// Queries are parsed, not pattern-matched; anything outside this subset is
+// refused with a 400 that says where:
+//
+//   - DataPrime: source logs [| filter COND]... [| limit N], where COND
+//     combines with &&, || and ! (and parentheses) comparisons
+//     FIELD == LIT, FIELD != LIT and FIELD.startsWith|endsWith|contains('s');
+//     FIELD is $d.path (user data), $l.applicationname, $l.subsystemname or
+//     $m.severity; LIT is a single-quoted string (escapes \\ \' \" \n \r \t),
+//     a number, true or false.
+//   - Lucene: field:"phrase" (exact), field:word (with * and ? wildcards,
+//     backslash escapes), AND, OR, NOT and parentheses; operators must be
+//     explicit. Fields are user-data paths, or
+//     coralogix.metadata.applicationName and coralogix.metadata.subsystemName.
+//
+// Fault operations of ServiceLogs: "query", "submitBackgroundQuery",
+// "getBackgroundQueryStatus", "getBackgroundQueryData",
+// "cancelBackgroundQuery". A Logs fault with Status 200 answers a stream
+// instead of an HTTP error: with Code "malformed" it holds a line clients
+// cannot parse, otherwise an {"error":{"message":…}} item with Message.
 const (
 	// LogsDefaultLimit is the number of results a query returns when its
 	// metadata sets no limit.
@@ -46,7 +68,8 @@ type logsState struct {
 // RecordEvent adds an audit event to the cloud's trail, as if a service had
 // emitted it, so tests can query events they control. Unset ID, time,
 // outcome, severity, reason and initiator are filled in (the initiator is
-// the account owner). An unset Service is derived from the target CRN.
+// the account owner). Its Cloud Logs subsystem is the service name of the
+// target CRN, or else one named after Service.
 func (c *Cloud) RecordEvent(ev Event) {
 	id, _ := c.lookupAPIKey(c.APIKey)
 	c.record(nil, id, ev)
