@@ -94,15 +94,16 @@ func slNotFound(id int) *slError {
 
 // writeSLError answers in SoftLayer's error envelope.
 func writeSLError(w http.ResponseWriter, status int, code, msg string) {
-	if code == "" {
-		code = exPublic
-		if status == http.StatusTooManyRequests {
-			code = exRateLimit
-		}
+	if code == "" && status == http.StatusTooManyRequests {
+		code = exRateLimit
+	}
+	body := map[string]string{"error": msg}
+	if code != "" { // an injected fault without a code plays a failure in front of the API
+		body["code"] = code
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	b, _ := json.Marshal(map[string]string{"error": msg, "code": code})
+	b, _ := json.Marshal(body)
 	_, _ = w.Write(b)
 }
 
@@ -262,7 +263,8 @@ func (c *Cloud) answerSL(w http.ResponseWriter, call *slCall, err error) {
 	var res slResult
 	if errors.As(err, &res) {
 		v := res.v
-		if call != nil {
+		// Masks shape data objects; containers (order templates, receipts) come back whole.
+		if call != nil && (strings.HasPrefix(call.method, "get") || strings.HasPrefix(call.method, "create")) {
 			v = call.shape(w, v)
 		}
 		writeSLResult(w, v)
@@ -407,7 +409,7 @@ func (c *Cloud) slNewTransaction(group string, steps []string, cloudDuration tim
 		Start: time.Now(), Duration: c.scaled(cloudDuration)}
 }
 
-// slAfter runs f (under c.mu) once d has passed, unless the cloud closed first.
+// slAfter runs f once d has passed, unless the cloud closed first.
 func (c *Cloud) slAfter(d time.Duration, f func()) {
 	time.AfterFunc(d, func() {
 		select {

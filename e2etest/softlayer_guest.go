@@ -156,7 +156,7 @@ func (c *Cloud) slRenderGuest(g *slGuest, now time.Time) map[string]any {
 		"uuid":                         g.GlobalIdentifier,
 		"primaryBackendIpAddress":      g.PrivateIP,
 		"operatingSystemReferenceCode": s.OSReferenceCode,
-		"slPowerState":                 slPowerState(g.PowerState),
+		"powerState":                   slPowerState(g.PowerState),
 		"status":                       map[string]any{"keyName": "ACTIVE", "name": "Active"},
 		"datacenter":                   slLocation(s.Datacenter),
 		"tagReferences":                slTagRefs(g.Tags),

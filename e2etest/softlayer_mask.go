@@ -56,7 +56,7 @@ func slParseMask(s string) (*slMaskNode, error) {
 		case s == "":
 			return root, nil
 		default:
-			return nil, fmt.Errorf("unexpected %q slAfter mask", s)
+			return nil, fmt.Errorf("unexpected %q after mask", s)
 		}
 	}
 	p := &slMaskParser{s: s}

@@ -1,0 +1,130 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// WaitOption configures Wait.
+type WaitOption func(*waitOptions) error
+
+type waitOptions struct {
+	interval    time.Duration
+	maxInterval time.Duration
+	maxFailures int
+	progress    func(Progress)
+}
+
+// Progress is what Wait reports after each poll.
+type Progress struct {
+	ServerID    int
+	Transaction string // the running step, "" when none
+	PowerState  string
+	Provisioned bool
+	Elapsed     time.Duration
+}
+
+// WithPollInterval sets the first wait between polls. The default is 10 s.
+func WithPollInterval(d time.Duration) WaitOption {
+	return func(o *waitOptions) error {
+		if d <= 0 {
+			return invalid("PollInterval", "must be positive")
+		}
+		o.interval = d
+		return nil
+	}
+}
+
+// WithMaxPollInterval caps the backoff (each wait is 1.5 times the last).
+// The default is one minute.
+func WithMaxPollInterval(d time.Duration) WaitOption {
+	return func(o *waitOptions) error {
+		if d <= 0 {
+			return invalid("MaxPollInterval", "must be positive")
+		}
+		o.maxInterval = d
+		return nil
+	}
+}
+
+// WithMaxFailures sets how many polls in a row may fail temporarily (rate
+// limits, 5xx, dropped connections) before Wait gives up. The default is 5.
+func WithMaxFailures(n int) WaitOption {
+	return func(o *waitOptions) error {
+		if n < 1 {
+			return invalid("MaxFailures", "must be at least 1")
+		}
+		o.maxFailures = n
+		return nil
+	}
+}
+
+// WithProgress calls f after every successful poll, on Wait's goroutine.
+// The default reports nothing.
+func WithProgress(f func(Progress)) WaitOption {
+	return func(o *waitOptions) error {
+		o.progress = f
+		return nil
+	}
+}
+
+// Wait polls a server until it is ready — provisionDate set and no active
+// transaction, seen twice in a row — and returns it with its power state
+// and IP addresses. Temporary API failures are retried up to the
+// WithMaxFailures limit. Cancelling ctx stops the wait, not the provisioning.
+func (c *Client) Wait(ctx context.Context, id int, opts ...WaitOption) (*Server, error) {
+	o := waitOptions{interval: 10 * time.Second, maxInterval: time.Minute, maxFailures: 5}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	o.maxInterval = max(o.maxInterval, o.interval)
+	start := time.Now()
+	interval := o.interval
+	failures, readyInARow := 0, 0
+	for {
+		srv, err := c.Get(ctx, id)
+		switch {
+		case err == nil:
+			failures = 0
+			if o.progress != nil {
+				o.progress(Progress{ServerID: id, Transaction: srv.Transaction, PowerState: srv.PowerState,
+					Provisioned: !srv.ProvisionDate.IsZero(), Elapsed: time.Since(start)})
+			}
+			if srv.Ready() {
+				readyInARow++
+				if readyInARow == 2 {
+					return srv, nil
+				}
+				interval = o.interval // confirm soon
+			} else {
+				readyInARow = 0
+			}
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("provision: wait for server %d: %w", id, ctx.Err())
+		case temporary(err):
+			failures++
+			if failures >= o.maxFailures {
+				return nil, fmt.Errorf("provision: wait for server %d: %d polls in a row failed, last: %w", id, failures, err)
+			}
+		default:
+			return nil, fmt.Errorf("provision: wait for server %d: %w", id, err)
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("provision: wait for server %d: %w", id, ctx.Err())
+		case <-t.C:
+		}
+		interval = min(interval*3/2, o.maxInterval)
+	}
+}
+
+func temporary(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Temporary()
+}
