@@ -188,15 +188,29 @@ func (c *Cloud) hasAuthorization(sourceService, targetService, targetInstance st
 
 func (c *Cloud) iamAPIHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/policies", c.iamCreatePolicy)
-	mux.HandleFunc("GET /v1/policies", c.iamListPolicies)
-	mux.HandleFunc("GET /v1/policies/{id}", c.iamGetPolicy)
-	mux.HandleFunc("DELETE /v1/policies/{id}", c.iamDeletePolicy)
+	mux.HandleFunc("POST /v1/policies", c.iamRoute("policies", c.iamCreatePolicy))
+	mux.HandleFunc("GET /v1/policies", c.iamRoute("policies", c.iamListPolicies))
+	mux.HandleFunc("GET /v1/policies/{id}", c.iamRoute("policies", c.iamGetPolicy))
+	mux.HandleFunc("DELETE /v1/policies/{id}", c.iamRoute("policies", c.iamDeletePolicy))
 	c.identityRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeIAMError(w, http.StatusNotFound, "not_found", "The requested resource was not found.")
 	})
 	return mux
+}
+
+// iamRoute wraps a policy or identity API handler with fault injection for
+// op and the caller check of iamAuth.
+func (c *Cloud) iamRoute(op string, h func(w http.ResponseWriter, r *http.Request, who Identity)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w, done := c.applyFault(ServiceIAM, op, w, r, writeIAMError)
+		if done {
+			return
+		}
+		if who, ok := c.iamAuth(w, r); ok {
+			h(w, r, who)
+		}
+	}
 }
 
 // iamAuth authenticates a call to the policy or identity API; only the
@@ -218,15 +232,7 @@ func (c *Cloud) policyCRN(id string) string {
 	return "crn:v1:bluemix:public:iam-am::a/" + c.AccountID + "::policy:" + id
 }
 
-func (c *Cloud) iamCreatePolicy(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceIAM, "policies", w, r, writeIAMError)
-	if done {
-		return
-	}
-	who, ok := c.iamAuth(w, r)
-	if !ok {
-		return
-	}
+func (c *Cloud) iamCreatePolicy(w http.ResponseWriter, r *http.Request, who Identity) {
 	var p iamPolicy
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&p); err != nil {
 		writeIAMError(w, http.StatusBadRequest, "invalid_body", "Invalid body format. Check the input parameters.")
@@ -323,14 +329,7 @@ func (c *Cloud) validatePolicy(p *iamPolicy) string {
 	return ""
 }
 
-func (c *Cloud) iamListPolicies(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceIAM, "policies", w, r, writeIAMError)
-	if done {
-		return
-	}
-	if _, ok := c.iamAuth(w, r); !ok {
-		return
-	}
+func (c *Cloud) iamListPolicies(w http.ResponseWriter, r *http.Request, who Identity) {
 	q := r.URL.Query()
 	if q.Get("account_id") != c.AccountID {
 		writeIAMError(w, http.StatusBadRequest, "invalid_parameter", "The account_id query parameter must name this account.")
@@ -392,14 +391,7 @@ func (c *Cloud) findPolicy(id string) (int, *iamPolicy) {
 	return -1, nil
 }
 
-func (c *Cloud) iamGetPolicy(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceIAM, "policies", w, r, writeIAMError)
-	if done {
-		return
-	}
-	if _, ok := c.iamAuth(w, r); !ok {
-		return
-	}
+func (c *Cloud) iamGetPolicy(w http.ResponseWriter, r *http.Request, who Identity) {
 	c.mu.Lock()
 	_, p := c.findPolicy(r.PathValue("id"))
 	var cp iamPolicy
@@ -414,15 +406,7 @@ func (c *Cloud) iamGetPolicy(w http.ResponseWriter, r *http.Request) {
 	writeKPJSON(w, http.StatusOK, &cp)
 }
 
-func (c *Cloud) iamDeletePolicy(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceIAM, "policies", w, r, writeIAMError)
-	if done {
-		return
-	}
-	who, ok := c.iamAuth(w, r)
-	if !ok {
-		return
-	}
+func (c *Cloud) iamDeletePolicy(w http.ResponseWriter, r *http.Request, who Identity) {
 	id := r.PathValue("id")
 	c.mu.Lock()
 	i, p := c.findPolicy(id)

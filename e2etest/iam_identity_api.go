@@ -43,14 +43,14 @@ type iamAPIKey struct {
 }
 
 func (c *Cloud) identityRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/serviceids/", c.iamCreateServiceID)
-	mux.HandleFunc("GET /v1/serviceids/", c.iamListServiceIDs)
-	mux.HandleFunc("GET /v1/serviceids/{id}", c.iamGetServiceID)
-	mux.HandleFunc("DELETE /v1/serviceids/{id}", c.iamDeleteServiceID)
-	mux.HandleFunc("POST /v1/apikeys", c.iamCreateAPIKey)
-	mux.HandleFunc("GET /v1/apikeys", c.iamListAPIKeys)
-	mux.HandleFunc("GET /v1/apikeys/{id}", c.iamGetAPIKey)
-	mux.HandleFunc("DELETE /v1/apikeys/{id}", c.iamDeleteAPIKey)
+	mux.HandleFunc("POST /v1/serviceids/", c.iamRoute("identity", c.iamCreateServiceID))
+	mux.HandleFunc("GET /v1/serviceids/", c.iamRoute("identity", c.iamListServiceIDs))
+	mux.HandleFunc("GET /v1/serviceids/{id}", c.iamRoute("identity", c.iamGetServiceID))
+	mux.HandleFunc("DELETE /v1/serviceids/{id}", c.iamRoute("identity", c.iamDeleteServiceID))
+	mux.HandleFunc("POST /v1/apikeys", c.iamRoute("identity", c.iamCreateAPIKey))
+	mux.HandleFunc("GET /v1/apikeys", c.iamRoute("identity", c.iamListAPIKeys))
+	mux.HandleFunc("GET /v1/apikeys/{id}", c.iamRoute("identity", c.iamGetAPIKey))
+	mux.HandleFunc("DELETE /v1/apikeys/{id}", c.iamRoute("identity", c.iamDeleteAPIKey))
 }
 
 func (c *Cloud) identityEvent(r *http.Request, who Identity, action, crn, name string) {
@@ -103,15 +103,7 @@ func (k *iamAPIKey) redacted() iamAPIKey {
 	return cp
 }
 
-func (c *Cloud) iamCreateServiceID(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceIAM, "identity", w, r, writeIAMError)
-	if done {
-		return
-	}
-	who, ok := c.iamAuth(w, r)
-	if !ok {
-		return
-	}
+func (c *Cloud) iamCreateServiceID(w http.ResponseWriter, r *http.Request, who Identity) {
 	var req struct {
 		AccountID   string `json:"account_id"`
 		Name        string `json:"name"`
@@ -148,14 +140,7 @@ func (c *Cloud) iamCreateServiceID(w http.ResponseWriter, r *http.Request) {
 	writeKPJSON(w, http.StatusCreated, &out)
 }
 
-func (c *Cloud) iamListServiceIDs(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceIAM, "identity", w, r, writeIAMError)
-	if done {
-		return
-	}
-	if _, ok := c.iamAuth(w, r); !ok {
-		return
-	}
+func (c *Cloud) iamListServiceIDs(w http.ResponseWriter, r *http.Request, who Identity) {
 	name := r.URL.Query().Get("name")
 	c.mu.Lock()
 	list := []iamServiceID{}
@@ -177,14 +162,7 @@ func (c *Cloud) findServiceID(id string) (int, *iamServiceID) {
 	return -1, nil
 }
 
-func (c *Cloud) iamGetServiceID(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceIAM, "identity", w, r, writeIAMError)
-	if done {
-		return
-	}
-	if _, ok := c.iamAuth(w, r); !ok {
-		return
-	}
+func (c *Cloud) iamGetServiceID(w http.ResponseWriter, r *http.Request, who Identity) {
 	c.mu.Lock()
 	_, s := c.findServiceID(r.PathValue("id"))
 	var out iamServiceID
@@ -199,15 +177,7 @@ func (c *Cloud) iamGetServiceID(w http.ResponseWriter, r *http.Request) {
 	writeKPJSON(w, http.StatusOK, &out)
 }
 
-func (c *Cloud) iamDeleteServiceID(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceIAM, "identity", w, r, writeIAMError)
-	if done {
-		return
-	}
-	who, ok := c.iamAuth(w, r)
-	if !ok {
-		return
-	}
+func (c *Cloud) iamDeleteServiceID(w http.ResponseWriter, r *http.Request, who Identity) {
 	c.mu.Lock()
 	i, s := c.findServiceID(r.PathValue("id"))
 	var revoked []string
@@ -234,15 +204,7 @@ func (c *Cloud) iamDeleteServiceID(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (c *Cloud) iamCreateAPIKey(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceIAM, "identity", w, r, writeIAMError)
-	if done {
-		return
-	}
-	who, ok := c.iamAuth(w, r)
-	if !ok {
-		return
-	}
+func (c *Cloud) iamCreateAPIKey(w http.ResponseWriter, r *http.Request, who Identity) {
 	var req struct {
 		Name        string `json:"name"`
 		IAMID       string `json:"iam_id"`
@@ -267,14 +229,7 @@ func (c *Cloud) iamCreateAPIKey(w http.ResponseWriter, r *http.Request) {
 	writeKPJSON(w, http.StatusCreated, k)
 }
 
-func (c *Cloud) iamListAPIKeys(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceIAM, "identity", w, r, writeIAMError)
-	if done {
-		return
-	}
-	if _, ok := c.iamAuth(w, r); !ok {
-		return
-	}
+func (c *Cloud) iamListAPIKeys(w http.ResponseWriter, r *http.Request, who Identity) {
 	iamID := r.URL.Query().Get("iam_id")
 	c.mu.Lock()
 	list := []iamAPIKey{}
@@ -296,14 +251,7 @@ func (c *Cloud) findAPIKey(id string) (int, *iamAPIKey) {
 	return -1, nil
 }
 
-func (c *Cloud) iamGetAPIKey(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceIAM, "identity", w, r, writeIAMError)
-	if done {
-		return
-	}
-	if _, ok := c.iamAuth(w, r); !ok {
-		return
-	}
+func (c *Cloud) iamGetAPIKey(w http.ResponseWriter, r *http.Request, who Identity) {
 	c.mu.Lock()
 	_, k := c.findAPIKey(r.PathValue("id"))
 	var out iamAPIKey
@@ -318,15 +266,7 @@ func (c *Cloud) iamGetAPIKey(w http.ResponseWriter, r *http.Request) {
 	writeKPJSON(w, http.StatusOK, &out)
 }
 
-func (c *Cloud) iamDeleteAPIKey(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceIAM, "identity", w, r, writeIAMError)
-	if done {
-		return
-	}
-	who, ok := c.iamAuth(w, r)
-	if !ok {
-		return
-	}
+func (c *Cloud) iamDeleteAPIKey(w http.ResponseWriter, r *http.Request, who Identity) {
 	c.mu.Lock()
 	i, k := c.findAPIKey(r.PathValue("id"))
 	if k != nil {

@@ -45,21 +45,44 @@ func (c *Cloud) kmsHandler() http.Handler {
 	c.kms.init()
 	c.mu.Unlock()
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v2/keys", c.kmsCreateKey)
-	mux.HandleFunc("GET /api/v2/keys", c.kmsListKeys)
-	mux.HandleFunc("GET /api/v2/keys/{id}", c.kmsGetKey)
-	mux.HandleFunc("GET /api/v2/keys/{id}/metadata", c.kmsGetKey)
-	mux.HandleFunc("GET /api/v2/keys/{id}/versions", c.kmsListVersions)
-	mux.HandleFunc("DELETE /api/v2/keys/{id}", c.kmsDeleteKey)
-	mux.HandleFunc("POST /api/v2/keys/{id}/actions/{action}", c.kmsAction)
-	mux.HandleFunc("POST /api/v2/keys/{id}/aliases/{alias}", c.kmsCreateAlias)
-	mux.HandleFunc("DELETE /api/v2/keys/{id}/aliases/{alias}", c.kmsDeleteAlias)
-	mux.HandleFunc("POST /api/v2/import_token", c.kmsCreateImportToken)
-	mux.HandleFunc("GET /api/v2/import_token", c.kmsGetImportToken)
+	route := func(pattern, op string, h kmsHandlerFunc) { mux.HandleFunc(pattern, c.kmsRoute(op, h)) }
+	route("POST /api/v2/keys", "createKey", c.kmsCreateKey)
+	route("GET /api/v2/keys", "listKeys", c.kmsListKeys)
+	route("GET /api/v2/keys/{id}", "getKey", c.kmsGetKey)
+	route("GET /api/v2/keys/{id}/metadata", "getKey", c.kmsGetKey)
+	route("GET /api/v2/keys/{id}/versions", "getKey", c.kmsListVersions)
+	route("DELETE /api/v2/keys/{id}", "deleteKey", c.kmsDeleteKey)
+	route("POST /api/v2/keys/{id}/actions/{action}", "", c.kmsAction)
+	route("POST /api/v2/keys/{id}/aliases/{alias}", "createAlias", c.kmsCreateAlias)
+	route("DELETE /api/v2/keys/{id}/aliases/{alias}", "deleteAlias", c.kmsDeleteAlias)
+	route("POST /api/v2/import_token", "createImportToken", c.kmsCreateImportToken)
+	route("GET /api/v2/import_token", "getImportToken", c.kmsGetImportToken)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeKPError(w, http.StatusNotFound, "NOT_FOUND_ERR", "Not Found: the requested resource does not exist")
 	})
 	return mux
+}
+
+// kmsHandlerFunc handles an authenticated Key Protect call.
+type kmsHandlerFunc func(w http.ResponseWriter, r *http.Request, cl kmsCaller)
+
+// kmsRoute wraps a handler with what every Key Protect call goes through:
+// fault injection for op (an empty op is the {action} of the path), then
+// authentication, instance resolution and the role check.
+func (c *Cloud) kmsRoute(op string, h kmsHandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		op := op
+		if op == "" {
+			op = r.PathValue("action")
+		}
+		w, done := c.applyFault(ServiceKMS, op, w, r, writeKPError)
+		if done {
+			return
+		}
+		if cl, ok := c.kmsAuth(w, r, op); ok {
+			h(w, r, cl)
+		}
+	}
 }
 
 // kmsAuth authenticates a request and resolves its bluemix-instance header.
@@ -107,7 +130,7 @@ func kmsRequiredRole(op string) string {
 	switch op {
 	case "getKey", "listKeys", "wrap", "unwrap", "rewrap", "getImportToken":
 		return "Reader"
-	case "createKey", "rotate", "createImportToken":
+	case "createKey", "rotate", "createImportToken", "createAlias", "deleteAlias":
 		return "Writer"
 	default:
 		return "Manager"

@@ -155,20 +155,12 @@ func kmsBadBody(msg string) *kmsActionError {
 	return &kmsActionError{http.StatusBadRequest, "BAD_BODY_ERR", "Bad Request: " + msg}
 }
 
-func (c *Cloud) kmsAction(w http.ResponseWriter, r *http.Request) {
+func (c *Cloud) kmsAction(w http.ResponseWriter, r *http.Request, cl kmsCaller) {
 	action := r.PathValue("action")
-	w, done := c.applyFault(ServiceKMS, action, w, r, writeKPError)
-	if done {
-		return
-	}
 	switch action {
 	case "wrap", "unwrap", "rewrap", "rotate", "disable", "enable":
 	default:
 		writeKPError(w, http.StatusBadRequest, "BAD_ACTION_ERR", "Bad Request: unsupported key action "+action)
-		return
-	}
-	cl, ok := c.kmsAuth(w, r, action)
-	if !ok {
 		return
 	}
 	var req kmsActionRequest

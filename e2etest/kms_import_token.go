@@ -36,15 +36,7 @@ func (t *kmsImportToken) metadata() map[string]any {
 	}
 }
 
-func (c *Cloud) kmsCreateImportToken(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceKMS, "createImportToken", w, r, writeKPError)
-	if done {
-		return
-	}
-	cl, ok := c.kmsAuth(w, r, "createImportToken")
-	if !ok {
-		return
-	}
+func (c *Cloud) kmsCreateImportToken(w http.ResponseWriter, r *http.Request, cl kmsCaller) {
 	var req struct {
 		Expiration           int `json:"expiration"`
 		MaxAllowedRetrievals int `json:"maxAllowedRetrievals"`
@@ -77,15 +69,7 @@ func (c *Cloud) kmsCreateImportToken(w http.ResponseWriter, r *http.Request) {
 	writeKPJSON(w, http.StatusCreated, md)
 }
 
-func (c *Cloud) kmsGetImportToken(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceKMS, "getImportToken", w, r, writeKPError)
-	if done {
-		return
-	}
-	cl, ok := c.kmsAuth(w, r, "getImportToken")
-	if !ok {
-		return
-	}
+func (c *Cloud) kmsGetImportToken(w http.ResponseWriter, r *http.Request, cl kmsCaller) {
 	c.mu.Lock()
 	c.kms.init()
 	t := c.kms.importTokens[cl.instance]

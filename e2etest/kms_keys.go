@@ -151,15 +151,7 @@ type kmsCreateRequest struct {
 	} `json:"resources"`
 }
 
-func (c *Cloud) kmsCreateKey(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceKMS, "createKey", w, r, writeKPError)
-	if done {
-		return
-	}
-	cl, ok := c.kmsAuth(w, r, "createKey")
-	if !ok {
-		return
-	}
+func (c *Cloud) kmsCreateKey(w http.ResponseWriter, r *http.Request, cl kmsCaller) {
 	var req kmsCreateRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil || len(req.Resources) != 1 {
 		writeKPError(w, http.StatusBadRequest, "BAD_BODY_ERR", "Bad Request: the request body is not a key collection of one resource")
@@ -230,15 +222,7 @@ func (c *Cloud) kmsCreateKey(w http.ResponseWriter, r *http.Request) {
 	writeKPJSON(w, http.StatusCreated, kmsKeysEnvelope(v))
 }
 
-func (c *Cloud) kmsGetKey(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceKMS, "getKey", w, r, writeKPError)
-	if done {
-		return
-	}
-	cl, ok := c.kmsAuth(w, r, "getKey")
-	if !ok {
-		return
-	}
+func (c *Cloud) kmsGetKey(w http.ResponseWriter, r *http.Request, cl kmsCaller) {
 	c.mu.Lock()
 	k := c.lookupKey(cl.instance, r.PathValue("id"))
 	var v kmsKeyView
@@ -256,15 +240,7 @@ func (c *Cloud) kmsGetKey(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (c *Cloud) kmsListKeys(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceKMS, "listKeys", w, r, writeKPError)
-	if done {
-		return
-	}
-	cl, ok := c.kmsAuth(w, r, "listKeys")
-	if !ok {
-		return
-	}
+func (c *Cloud) kmsListKeys(w http.ResponseWriter, r *http.Request, cl kmsCaller) {
 	q := r.URL.Query()
 	limit, offset := 200, 0
 	if s := q.Get("limit"); s != "" {
@@ -314,15 +290,7 @@ func (c *Cloud) kmsListKeys(w http.ResponseWriter, r *http.Request) {
 	writeKPJSON(w, http.StatusOK, kmsKeysEnvelope(page...))
 }
 
-func (c *Cloud) kmsListVersions(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceKMS, "getKey", w, r, writeKPError)
-	if done {
-		return
-	}
-	cl, ok := c.kmsAuth(w, r, "getKey")
-	if !ok {
-		return
-	}
+func (c *Cloud) kmsListVersions(w http.ResponseWriter, r *http.Request, cl kmsCaller) {
 	c.mu.Lock()
 	k := c.lookupKey(cl.instance, r.PathValue("id"))
 	var vs []kmsKeyVersionView
@@ -342,15 +310,7 @@ func (c *Cloud) kmsListVersions(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (c *Cloud) kmsDeleteKey(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceKMS, "deleteKey", w, r, writeKPError)
-	if done {
-		return
-	}
-	cl, ok := c.kmsAuth(w, r, "deleteKey")
-	if !ok {
-		return
-	}
+func (c *Cloud) kmsDeleteKey(w http.ResponseWriter, r *http.Request, cl kmsCaller) {
 	c.mu.Lock()
 	k := c.lookupKey(cl.instance, r.PathValue("id"))
 	var v kmsKeyView
@@ -386,15 +346,7 @@ func (c *Cloud) kmsDeleteKey(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (c *Cloud) kmsCreateAlias(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceKMS, "createAlias", w, r, writeKPError)
-	if done {
-		return
-	}
-	cl, ok := c.kmsAuth(w, r, "createKey")
-	if !ok {
-		return
-	}
+func (c *Cloud) kmsCreateAlias(w http.ResponseWriter, r *http.Request, cl kmsCaller) {
 	alias := r.PathValue("alias")
 	c.mu.Lock()
 	k := c.lookupKey(cl.instance, r.PathValue("id"))
@@ -430,15 +382,7 @@ func (c *Cloud) kmsCreateAlias(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (c *Cloud) kmsDeleteAlias(w http.ResponseWriter, r *http.Request) {
-	w, done := c.applyFault(ServiceKMS, "deleteAlias", w, r, writeKPError)
-	if done {
-		return
-	}
-	cl, ok := c.kmsAuth(w, r, "createKey")
-	if !ok {
-		return
-	}
+func (c *Cloud) kmsDeleteAlias(w http.ResponseWriter, r *http.Request, cl kmsCaller) {
 	alias := r.PathValue("alias")
 	c.mu.Lock()
 	k := c.lookupKey(cl.instance, r.PathValue("id"))
