@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync/atomic"
 )
 
 // input is the source of a command: a file or standard input.
@@ -122,15 +121,15 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// countingReader counts the bytes read, for the progress bar.
+// countingReader reports the bytes read to the progress bar.
 type countingReader struct {
 	r io.Reader
-	n *atomic.Int64
+	p *progress
 }
 
 func (c countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
+	c.p.add(n)
 	return n, err
 }
 
@@ -228,7 +227,7 @@ func (s stream) run(ctx context.Context, e *env, fn func(dst io.Writer, src io.R
 	var bar *progress
 	if s.progress {
 		bar = startProgress(e.stderr, s.label, in.size)
-		src.r = countingReader{r: in.r, n: bar.counter()}
+		src.r = countingReader{r: in.r, p: bar}
 	}
 	err = fn(out.w, src, pass, in)
 	if bar != nil {

@@ -18,7 +18,7 @@ type progress struct {
 	total int64 // -1 when unknown
 	label string
 	n     atomic.Int64
-	start time.Time
+	began atomic.Int64 // unix nanoseconds of the first byte, 0 before
 	stop  chan struct{}
 	wg    sync.WaitGroup
 	width int // of the last line drawn, to blank leftovers
@@ -27,7 +27,7 @@ type progress struct {
 const progressEvery = 250 * time.Millisecond
 
 func startProgress(w io.Writer, label string, total int64) *progress {
-	p := &progress{w: w, total: total, label: label, start: time.Now(), stop: make(chan struct{})}
+	p := &progress{w: w, total: total, label: label, stop: make(chan struct{})}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -45,8 +45,14 @@ func startProgress(w io.Writer, label string, total int64) *progress {
 	return p
 }
 
-// counter is what the data path adds to.
-func (p *progress) counter() *atomic.Int64 { return &p.n }
+// add is what the data path calls. The clock starts at the first byte, so
+// the rate leaves out the key derivation that precedes the data.
+func (p *progress) add(n int) {
+	if p.began.Load() == 0 {
+		p.began.CompareAndSwap(0, time.Now().UnixNano())
+	}
+	p.n.Add(int64(n))
+}
 
 // finish draws the final state and ends the line.
 func (p *progress) finish() {
@@ -56,7 +62,11 @@ func (p *progress) finish() {
 }
 
 func (p *progress) draw(final bool) {
-	line := renderProgress(p.label, p.n.Load(), p.total, time.Since(p.start))
+	var elapsed time.Duration
+	if b := p.began.Load(); b != 0 {
+		elapsed = time.Since(time.Unix(0, b))
+	}
+	line := renderProgress(p.label, p.n.Load(), p.total, elapsed)
 	pad := ""
 	if len(line) < p.width {
 		pad = strings.Repeat(" ", p.width-len(line))

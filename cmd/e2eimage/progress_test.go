@@ -38,9 +38,9 @@ func TestClock(t *testing.T) {
 func TestProgressRedraws(t *testing.T) {
 	var b syncBuffer
 	p := startProgress(&b, "enc", 1000)
-	p.counter().Add(400)
+	p.add(400)
 	time.Sleep(3 * progressEvery / 2)
-	p.counter().Add(600)
+	p.add(600)
 	p.finish()
 	out := b.String()
 	if !strings.Contains(out, " 40.0%") || !strings.HasSuffix(strings.TrimRight(out, " \n"), "ETA 0:00") {
