@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/e2eimage/e2e/luks"
 )
 
 // imageOpener recognises one encrypted container format and proves that a
@@ -68,7 +70,16 @@ func (c *Cloud) checkImageOpens(r io.ReaderAt, size int64, dek []byte) error {
 }
 
 // openLUKSImage opens a LUKS image whose passphrase is the base64 text of
-// the DEK. Placeholder until the luks package lands.
+// the DEK (IBM's 2018 convention).
 func openLUKSImage(r io.ReaderAt, size int64, dek []byte) error {
-	return errors.New("LUKS images cannot be checked yet")
+	pass, err := luks.PassphraseFromDEK(dek)
+	if err != nil {
+		return err
+	}
+	defer clear(pass)
+	v, err := luks.Open(io.NewSectionReader(r, 0, size), pass)
+	if err != nil {
+		return err
+	}
+	return v.Close()
 }

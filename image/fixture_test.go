@@ -1,7 +1,9 @@
 package image_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/e2eimage/e2e/e2etest"
 	"github.com/e2eimage/e2e/image"
+	"github.com/e2eimage/e2e/luks"
 )
 
 func init() {
@@ -107,3 +110,23 @@ func (f *fixture) request(uri string) image.ImportRequest {
 
 // fast polls the emulator (imports take ~600 ms at the default time scale).
 var fast = []image.WaitOption{image.WithPollInterval(20 * time.Millisecond), image.WithMaxPollInterval(50 * time.Millisecond)}
+
+// luksImage is a small LUKS1 image (fast KDF) of a random payload, opened
+// by passphrase.
+func luksImage(t *testing.T, passphrase []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := luks.NewWriter(&buf, passphrase, luks.WithIterations(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, 64<<10)
+	_, _ = rand.Read(payload)
+	if _, err := w.Write(payload); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}

@@ -3,6 +3,7 @@ package image_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -88,6 +89,12 @@ func TestImportFailures(t *testing.T) {
 		f := newFixture(t)
 		f.authorize(t)
 		importFails(t, f, f.request(f.put(t, "disk.img", randomBytes(t, 8192))), "does not open")
+	})
+	t.Run("WrongPassphrase", func(t *testing.T) {
+		f := newFixture(t)
+		f.authorize(t)
+		other := []byte(base64.StdEncoding.EncodeToString(randomBytes(t, 32)))
+		importFails(t, f, f.request(f.put(t, "disk.img", luksImage(t, other))), "wrong passphrase")
 	})
 	t.Run("BadCOSKey", func(t *testing.T) {
 		f := newFixture(t)
@@ -316,5 +323,38 @@ func TestErrorIn200(t *testing.T) {
 	var ae *image.APIError
 	if !errors.As(err, &ae) || ae.Exception != "SoftLayer_Exception_Public" || !strings.Contains(ae.Message, "could not be imported") {
 		t.Fatalf("got %v, want the exception in the 200 body", err)
+	}
+}
+
+// TestImportEncrypted is the happy path: a LUKS image whose passphrase is
+// the base64 text of a Key Protect DEK, with the server-protect → kms
+// authorization, becomes an active template; the audit trail records it.
+func TestImportEncrypted(t *testing.T) {
+	f := newFixture(t)
+	f.authorize(t)
+	ctx := context.Background()
+	req := f.request(f.put(t, "ubuntu.img", luksImage(t, f.dekB64)))
+	req.Note = "LUKS, passphrase from Key Protect"
+	tmpl, err := f.images.ImportEncrypted(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := f.images.Wait(ctx, tmpl.ID, fast...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !done.Active() || done.Name != req.Name || done.Note != req.Note || done.GlobalIdentifier != tmpl.GlobalIdentifier {
+		t.Fatalf("template = %+v", done)
+	}
+	got := f.cloud.Templates()
+	if len(got) != 1 || !got[0].Encrypted || got[0].Format != "LUKS" || got[0].RootKeyCRN != f.keyCRN || got[0].Status != "ACTIVE" {
+		t.Fatalf("cloud templates = %+v", got)
+	}
+	ok := false
+	for _, ev := range f.cloud.Events() {
+		ok = ok || (ev.Action == "audit-log.vsi-image-template.create" && ev.Outcome == "success" && ev.Target.ID == got[0].CRN)
+	}
+	if !ok {
+		t.Fatal("no successful audit-log.vsi-image-template.create event")
 	}
 }
