@@ -191,7 +191,9 @@ func (c *Client) FindRootKey(ctx context.Context, name string) (*Key, error) {
 }
 
 // EnsureRootKey returns the active root key with that name, creating it
-// only when none exists, so reruns do not pile up duplicate keys.
+// only when none exists, so reruns do not pile up duplicate keys. Key
+// Protect does not make names unique: two processes ensuring the same name
+// at the same moment may both create one.
 func (c *Client) EnsureRootKey(ctx context.Context, name string) (*Key, error) {
 	k, err := c.FindRootKey(ctx, name)
 	if err == nil {
@@ -201,6 +203,17 @@ func (c *Client) EnsureRootKey(ctx context.Context, name string) (*Key, error) {
 		return nil, err
 	}
 	return c.CreateRootKey(ctx, name)
+}
+
+// SetAlias gives a key an alias (at most 5 per key, unique in the
+// instance), by which GetKey and every key operation can then name it.
+func (c *Client) SetAlias(ctx context.Context, keyID, alias string) error {
+	actx, err := c.authCtx(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.kp.CreateKeyAlias(actx, alias, keyID)
+	return convertError(ctx, "set alias", keyID, err)
 }
 
 // Rotate gives a generated root key new material (a new key version).

@@ -64,6 +64,15 @@ func TestRootKeys(t *testing.T) {
 	if err != nil || got.CRN != k.CRN || got.Name != "images" {
 		t.Fatalf("GetKey = %+v, %v", got, err)
 	}
+	if err := cl.SetAlias(ctx, k.ID, "images-alias"); err != nil {
+		t.Fatal(err)
+	}
+	if byAlias, err := cl.GetKey(ctx, "images-alias"); err != nil || byAlias.ID != k.ID || byAlias.Aliases[0] != "images-alias" {
+		t.Fatalf("GetKey(alias) = %+v, %v", byAlias, err)
+	}
+	if _, _, err := cl.GenerateDEK(ctx, "images-alias"); err != nil {
+		t.Fatalf("GenerateDEK by alias: %v", err)
+	}
 	if _, err := cl.GetKey(ctx, "no-such-key"); !errors.Is(err, keys.ErrKeyNotFound) {
 		t.Fatalf("GetKey(unknown): %v", err)
 	}
