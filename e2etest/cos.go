@@ -152,6 +152,10 @@ func (c *Cloud) serveCOS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if pv, ok := r.Body.(*payloadVerifier); ok {
+		// gofakes3 would answer a body that fails its signed hash with a 500.
+		w = &mismatchWriter{ResponseWriter: w, pv: pv}
+	}
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	c.cos.s3.ServeHTTP(rec, r)
 	if rec.status >= 300 {
@@ -400,6 +404,36 @@ func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// mismatchWriter answers S3's XAmzContentSHA256Mismatch when the body did
+// not match its signed SHA-256, whatever the handler tried to answer.
+type mismatchWriter struct {
+	http.ResponseWriter
+	pv       *payloadVerifier
+	replaced bool
+}
+
+func (m *mismatchWriter) WriteHeader(code int) {
+	if m.pv.err != nil && !m.replaced {
+		m.replaced = true
+		writeS3Error(m.ResponseWriter, http.StatusBadRequest, "XAmzContentSHA256Mismatch",
+			"The provided 'x-amz-content-sha256' header does not match what was computed.")
+		return
+	}
+	if !m.replaced {
+		m.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (m *mismatchWriter) Write(p []byte) (int, error) {
+	if m.pv.err != nil && !m.replaced {
+		m.WriteHeader(http.StatusBadRequest)
+	}
+	if m.replaced {
+		return len(p), nil
+	}
+	return m.ResponseWriter.Write(p)
 }
 
 // cosObject opens an object for the SoftLayer import: it returns its bytes
