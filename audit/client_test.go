@@ -17,7 +17,7 @@ import (
 	"github.com/e2eimage/e2e/e2etest"
 )
 
-func startCloud(t *testing.T) *e2etest.Cloud {
+func startCloud(t testing.TB) *e2etest.Cloud {
 	t.Helper()
 	cloud, err := e2etest.Start()
 	if err != nil {
@@ -28,7 +28,7 @@ func startCloud(t *testing.T) *e2etest.Cloud {
 }
 
 // newClient returns a client with test-sized waits.
-func newClient(t *testing.T, cloud *e2etest.Cloud, tune ...func(*audit.Config)) *audit.Client {
+func newClient(t testing.TB, cloud *e2etest.Cloud, tune ...func(*audit.Config)) *audit.Client {
 	t.Helper()
 	cfg := audit.Config{Endpoint: cloud.LogsURL,
 		Authenticator: &core.IamAuthenticator{ApiKey: cloud.APIKey, URL: cloud.IAMURL},

@@ -107,11 +107,10 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 
 // streamState is what one stream said besides its events.
 type streamState struct {
-	queryID   string
-	received  int   // events handed to onEvent
-	limitHit  int64 // number_of_results_limit of a warning; 0 when none
-	stopped   bool  // onEvent asked to stop
-	retryWait time.Duration
+	queryID  string
+	received int   // events handed to onEvent
+	limitHit int64 // number_of_results_limit of a warning; 0 when none
+	stopped  bool  // onEvent asked to stop
 }
 
 // errStopped cancels a stream the consumer no longer wants.
