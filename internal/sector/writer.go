@@ -38,7 +38,8 @@ type Writer struct {
 
 // NewWriter returns a Writer that cuts the stream into units of unitSize
 // bytes (which must be positive), applies t to them in parallel and writes
-// them to dst. No goroutine starts until the first batch is full or Close.
+// them to dst. No goroutine starts until the first batch is full; once
+// one has, Close must be called (also after an error) to stop them.
 func NewWriter(dst io.Writer, unitSize int, t Transform, o Options) *Writer {
 	c := newConfig(unitSize, o)
 	return &Writer{
