@@ -3,6 +3,8 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/e2eimage/e2e/storage"
@@ -95,5 +97,22 @@ func TestNewClientConfig(t *testing.T) {
 		if _, err := storage.NewClient(cfg); !errors.Is(err, storage.ErrInvalidConfig) {
 			t.Errorf("%s: got %v, want ErrInvalidConfig", name, err)
 		}
+	}
+}
+
+func TestConfigRedactsSecrets(t *testing.T) {
+	cfg := storage.Config{Endpoint: "https://cos.example", Region: "us-south", APIKey: "api-key-secret-1",
+		AccessKeyID: "akid", SecretAccessKey: "hmac-secret-2"}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := fmt.Sprintf(verb, cfg)
+		if strings.Contains(out, "api-key-secret-1") || strings.Contains(out, "hmac-secret-2") {
+			t.Errorf("%s prints a secret: %s", verb, out)
+		}
+		if !strings.Contains(out, "akid") || !strings.Contains(out, "cos.example") {
+			t.Errorf("%s hides too much: %s", verb, out)
+		}
+	}
+	if out := fmt.Sprintf("%v", &cfg); strings.Contains(out, "hmac-secret-2") {
+		t.Errorf("pointer prints a secret: %s", out)
 	}
 }

@@ -165,3 +165,23 @@ func (p *tokenProvider) Retrieve() (credentials.Value, error) {
 // IsExpired is always true: the authenticator decides when to refresh, so
 // the SDK asks it on every request (a cache hit there).
 func (p *tokenProvider) IsExpired() bool { return true }
+
+// String describes the config with its secrets redacted, so a logged or
+// %v-printed Config never shows them.
+func (cfg Config) String() string {
+	redact := func(s string) string {
+		if s == "" {
+			return `""`
+		}
+		return "[redacted]"
+	}
+	auth := "<nil>"
+	if cfg.Authenticator != nil {
+		auth = cfg.Authenticator.AuthenticationType()
+	}
+	return fmt.Sprintf("storage.Config{Endpoint:%q Region:%q Authenticator:%s APIKey:%s IAMURL:%q ServiceInstanceID:%q AccessKeyID:%q SecretAccessKey:%s PathStyle:%t MaxRetries:%d}",
+		cfg.Endpoint, cfg.Region, auth, redact(cfg.APIKey), cfg.IAMURL, cfg.ServiceInstanceID, cfg.AccessKeyID, redact(cfg.SecretAccessKey), cfg.PathStyle, cfg.MaxRetries)
+}
+
+// GoString is String, for %#v.
+func (cfg Config) GoString() string { return cfg.String() }
