@@ -82,8 +82,14 @@ func (o *writeOptions) report(s Stage, done, total int64) {
 	}
 }
 
-// ErrEmpty is returned when asked to write a disk of size zero.
-var ErrEmpty = errors.New("disk: source disk is empty")
+// Errors of the writers.
+var (
+	// ErrEmpty is returned when asked to write a disk of size zero.
+	ErrEmpty = errors.New("disk: source disk is empty")
+	// ErrTooLarge is returned when the disk exceeds what the output format
+	// can address (VHD: 2040 GiB; qcow2: 64 TiB, the reading limit too).
+	ErrTooLarge = errors.New("disk: source disk too large for the output format")
+)
 
 // WithLUKSOptions passes options to the LUKS header WriteQCOW2LUKS makes,
 // e.g. luks.WithIterTime or luks.WithIterations (PBKDF2 cost) or

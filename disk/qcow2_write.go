@@ -22,7 +22,7 @@ type qcowCrypto struct {
 type qcowLayout struct {
 	size     int64 // virtual size
 	clusters int64 // guest clusters
-	alloc    []bool
+	alloc    bitset
 	nData    int64
 	l1Size   int64
 	hasL2    []bool // per L1 entry
@@ -46,14 +46,14 @@ const (
 	qcowClusterBits = 16
 )
 
-func newQCOWLayout(size int64, alloc []bool, luksLen int64) *qcowLayout {
-	l := &qcowLayout{size: size, clusters: int64(len(alloc)), alloc: alloc, luksLen: luksLen}
+func newQCOWLayout(size int64, alloc bitset, luksLen int64) *qcowLayout {
+	l := &qcowLayout{size: size, clusters: (size + qcowCS - 1) / qcowCS, alloc: alloc, luksLen: luksLen}
 	l.l1Size = (l.clusters + qcowL2Entries - 1) / qcowL2Entries
 	l.hasL2 = make([]bool, l.l1Size)
-	for g, a := range alloc {
-		if a {
+	for g := range l.clusters {
+		if alloc.get(g) {
 			l.nData++
-			l.hasL2[int64(g)/qcowL2Entries] = true
+			l.hasL2[g/qcowL2Entries] = true
 		}
 	}
 	for _, h := range l.hasL2 {
@@ -110,8 +110,9 @@ func (l *qcowLayout) header(cryptMethod uint32) []byte {
 	return b
 }
 
-// maxQCOWSize keeps l1_size within QEMU's 32 MiB limit for 64 KiB clusters.
-const maxQCOWSize = qcowMaxL1Bytes / 8 * qcowL2Entries * qcowCS
+// maxQCOWSize is the largest disk the reader accepts (64 TiB); QEMU's own
+// L1 limit would allow 2 PiB with 64 KiB clusters.
+const maxQCOWSize = maxVirtualSize
 
 // writeQCOW2 writes a qcow2 v3 image with 64 KiB clusters; cr is nil for a
 // plain one.
@@ -121,7 +122,7 @@ func writeQCOW2(ctx context.Context, dst io.Writer, src Disk, cr *qcowCrypto, o 
 	}
 	size := roundUp(src.Size(), SectorSize)
 	if size > maxQCOWSize {
-		return 0, fmt.Errorf("disk: %d bytes is too large for qcow2 with 64 KiB clusters", size)
+		return 0, fmt.Errorf("%w: %d bytes for qcow2 with 64 KiB clusters", ErrTooLarge, size)
 	}
 	alloc, err := scanAllocated(ctx, src, size, qcowCS, o)
 	if err != nil {
@@ -199,7 +200,7 @@ func writeQCOW2(ctx context.Context, dst io.Writer, src Disk, cr *qcowCrypto, o 
 			if g >= l.clusters {
 				break
 			}
-			if alloc[g] {
+			if alloc.get(g) {
 				be.PutUint64(blk[8*j:], uint64(l.dataOff+k*qcowCS)|qcowOflagCopied)
 				k++
 			}
@@ -212,36 +213,46 @@ func writeQCOW2(ctx context.Context, dst io.Writer, src Disk, cr *qcowCrypto, o 
 		return cw.n, fmt.Errorf("disk: internal error: metadata ends at %d, planned %d", cw.n, l.dataOff)
 	}
 
-	// Data: batches of up to 16 allocated clusters, contiguous in the file.
-	guest := make([]int64, 0, l.nData)
-	for g, a := range alloc {
-		if a {
-			guest = append(guest, int64(g))
+	// Data: batches of up to 16 allocated clusters, contiguous in the
+	// file. starts[i] is the guest cluster where batch i begins, so memory
+	// is half a byte per allocated cluster rather than a full index.
+	const per = 16
+	batches := int((l.nData + per - 1) / per)
+	starts := make([]int64, 0, batches)
+	var seen int64
+	for g := range l.clusters {
+		if alloc.get(g) {
+			if seen%per == 0 {
+				starts = append(starts, g)
+			}
+			seen++
 		}
 	}
-	const per = 16
-	batches := (len(guest) + per - 1) / per
 	srcSize := src.Size()
 	produce := func(i int, buf []byte) error {
-		first := i * per
-		n := min(per, len(guest)-first)
-		for j := 0; j < n; j++ {
+		n := int(min(per, l.nData-int64(i)*per))
+		g := starts[i]
+		for j := 0; j < n; g++ {
+			if !alloc.get(g) {
+				continue
+			}
 			c := buf[j*qcowCS : (j+1)*qcowCS]
-			off := guest[first+j] * qcowCS
+			off := g * qcowCS
 			ln := min(qcowCS, srcSize-off)
 			if err := readFullDisk(src, c[:ln], off); err != nil {
 				return err
 			}
 			clear(c[ln:])
+			j++
 		}
 		if cr != nil {
-			host := l.dataOff + int64(first)*qcowCS
+			host := l.dataOff + int64(i)*per*qcowCS
 			cr.c.EncryptUnits(buf[:n*qcowCS], buf[:n*qcowCS], SectorSize, uint64(host/SectorSize), 1)
 		}
 		return nil
 	}
 	consume := func(i int, buf []byte) error {
-		n := min(per, len(guest)-i*per)
+		n := min(per, l.nData-int64(i)*per)
 		return write(buf[:n*qcowCS])
 	}
 	if err := ordered(ctx, o.workers, batches, per*qcowCS, produce, consume); err != nil {

@@ -230,3 +230,29 @@ func TestProgress(t *testing.T) {
 		t.Errorf("scans %d writes %d last %+v (wrote %d)", scans, writes, last, n)
 	}
 }
+
+// hugeDisk claims an enormous size and reads as zeros, for limit tests.
+type hugeDisk struct{ size int64 }
+
+func (h hugeDisk) ReadAt(p []byte, off int64) (int, error) { clear(p); return len(p), nil }
+func (h hugeDisk) Size() int64                             { return h.size }
+func (h hugeDisk) Format() disk.Format                     { return disk.Raw }
+func (h hugeDisk) Close() error                            { return nil }
+func (h hugeDisk) Extents(context.Context) ([]disk.Extent, error) {
+	return []disk.Extent{{Offset: 0, Length: h.size, Zero: true}}, nil
+}
+
+func TestTooLarge(t *testing.T) {
+	ctx := context.Background()
+	if _, err := disk.WriteEncryptedVHD(ctx, io.Discard, hugeDisk{2041 << 30}, make([]byte, 32)); !errors.Is(err, disk.ErrTooLarge) {
+		t.Errorf("VHD of 2041 GiB: %v", err)
+	}
+	if _, err := disk.Convert(ctx, io.Discard, hugeDisk{1 << 50}, disk.QCOW2); !errors.Is(err, disk.ErrTooLarge) {
+		t.Errorf("qcow2 of 1 PiB: %v", err)
+	}
+	// A large, all-zero disk is cheap: the scan trusts the zero extents.
+	n, err := disk.WriteEncryptedVHD(ctx, io.Discard, hugeDisk{100 << 30}, make([]byte, 32))
+	if err != nil || n > 1<<20 {
+		t.Errorf("100 GiB of zeros: %d bytes, %v", n, err)
+	}
+}

@@ -3,7 +3,9 @@ package disk
 import (
 	"bytes"
 	"context"
+	"math/bits"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -22,74 +24,91 @@ func isZero(b []byte) bool {
 	return true
 }
 
+// bitset holds one bit per block: 2 MiB per TiB of 64 KiB clusters, so
+// even the largest disks stay small.
+type bitset []uint64
+
+func newBitset(n int64) bitset { return make(bitset, (n+63)/64) }
+
+// set is safe for concurrent use.
+func (b bitset) set(i int64)      { atomic.OrUint64(&b[i/64], 1<<(i%64)) }
+func (b bitset) get(i int64) bool { return b[i/64]&(1<<(i%64)) != 0 }
+
+func (b bitset) count() int64 {
+	var n int
+	for _, w := range b {
+		n += bits.OnesCount64(w)
+	}
+	return int64(n)
+}
+
 // scanBatch is how many bytes one scan job reads at once.
 const scanBatch = 4 << 20
 
-// scanAllocated returns, for each unit-sized block of the virtual disk of
-// size bytes, whether it holds any non-zero byte. Blocks that the source's
-// extents mark as zero are not read; the others are read in parallel.
-// Bytes past src.Size() count as zeros.
-func scanAllocated(ctx context.Context, src Disk, size, unit int64, o *writeOptions) ([]bool, error) {
+// scanAllocated returns which unit-sized blocks of the virtual disk of size
+// bytes hold any non-zero byte. Blocks that the source's extents mark as
+// zero are not read; the others are read and checked in parallel. Bytes
+// past src.Size() count as zeros.
+func scanAllocated(ctx context.Context, src Disk, size, unit int64, o *writeOptions) (bitset, error) {
 	n := (size + unit - 1) / unit
-	alloc := make([]bool, n)
+	alloc := newBitset(n)
 	exts, err := src.Extents(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// Candidate blocks: those overlapping a data extent.
-	cand := make([]bool, n)
-	for _, e := range exts {
-		if e.Zero || e.Length <= 0 {
-			continue
-		}
-		for b := e.Offset / unit; b < n && b*unit < e.Offset+e.Length; b++ {
-			cand[b] = true
-		}
-	}
+	// forCandidates calls fn for runs [first, last) of blocks overlapping
+	// data extents, at most per blocks long, each block once.
 	per := max(1, scanBatch/unit)
-	var total int64
-	for _, c := range cand {
-		if c {
-			total += unit
+	forCandidates := func(fn func(first, last int64) bool) {
+		next := int64(0)
+		for _, e := range exts {
+			if e.Zero || e.Length <= 0 {
+				continue
+			}
+			first := max(e.Offset/unit, next)
+			end := min((e.Offset+e.Length+unit-1)/unit, n)
+			for first < end {
+				last := min(first+per, end)
+				if !fn(first, last) {
+					return
+				}
+				first = last
+			}
+			next = max(next, end)
 		}
 	}
+	var total int64
+	forCandidates(func(first, last int64) bool { total += (last - first) * unit; return true })
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.workers)
 	var mu sync.Mutex
 	var done int64
 	bufs := sync.Pool{New: func() any { b := make([]byte, per*unit); return &b }}
 	srcSize := src.Size()
-	for b := int64(0); b < n; {
-		if !cand[b] {
-			b++
-			continue
-		}
-		first := b
-		for b < n && cand[b] && b-first < per {
-			b++
-		}
-		last := b
+	forCandidates(func(first, last int64) bool {
 		if gctx.Err() != nil {
-			break
+			return false
 		}
 		g.Go(func() error {
-			bp := bufs.Get().(*[]byte)
-			defer bufs.Put(bp)
 			off := first * unit
 			ln := min((last-first)*unit, srcSize-off)
-			if ln <= 0 {
-				return nil
-			}
-			buf := (*bp)[:ln]
-			if err := readFullDisk(src, buf, off); err != nil {
-				return err
-			}
-			for i := first; i < last; i++ {
-				s := (i - first) * unit
-				if s >= ln {
-					break
+			if ln > 0 {
+				bp := bufs.Get().(*[]byte)
+				defer bufs.Put(bp)
+				buf := (*bp)[:ln]
+				if err := readFullDisk(src, buf, off); err != nil {
+					return err
 				}
-				alloc[i] = !isZero(buf[s:min(s+unit, ln)])
+				for i := first; i < last; i++ {
+					s := (i - first) * unit
+					if s >= ln {
+						break
+					}
+					if !isZero(buf[s:min(s+unit, ln)]) {
+						alloc.set(i)
+					}
+				}
 			}
 			if o.progress != nil {
 				mu.Lock()
@@ -99,7 +118,8 @@ func scanAllocated(ctx context.Context, src Disk, size, unit int64, o *writeOpti
 			}
 			return gctx.Err()
 		})
-	}
+		return true
+	})
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}

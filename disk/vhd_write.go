@@ -13,6 +13,9 @@ import (
 // 512-byte sector bitmap right before and gap sectors in between.
 const vhdAlign = 4096
 
+// maxVHDSize is the VHD specification's limit, 2040 GiB.
+const maxVHDSize = 2040 << 30
+
 // WriteEncryptedVHD writes src to dst as the encrypted VHD that IBM Cloud
 // classic infrastructure imports (blktap's `vhd-util copy -k`): a dynamic
 // VHD with 2 MiB blocks, each 512-byte sector encrypted with AES-XTS and the
@@ -45,7 +48,7 @@ type vhdLayout struct {
 	batmapSecs int64
 	firstBlock int64 // offset of the first bitmap sector
 	stride     int64 // bitmap + data + gap
-	alloc      []bool
+	alloc      bitset
 	nalloc     int64
 }
 
@@ -56,8 +59,8 @@ func (l *vhdLayout) fileSize() int64 {
 	return l.firstBlock + (l.nalloc-1)*l.stride + SectorSize + VHDBlockSize + vhdFooterSize
 }
 
-func newVHDLayout(size int64, alloc []bool) *vhdLayout {
-	l := &vhdLayout{size: size, blocks: int64(len(alloc)), alloc: alloc}
+func newVHDLayout(size int64, alloc bitset) *vhdLayout {
+	l := &vhdLayout{size: size, blocks: size / VHDBlockSize, alloc: alloc, nalloc: alloc.count()}
 	l.batOff = vhdFooterSize + vhdHeaderSize
 	l.batmapHdr = l.batOff + roundUp(l.blocks*4, SectorSize)
 	l.batmapOff = l.batmapHdr + SectorSize
@@ -65,11 +68,6 @@ func newVHDLayout(size int64, alloc []bool) *vhdLayout {
 	metaEnd := l.batmapOff + l.batmapSecs*SectorSize
 	l.firstBlock = roundUp(metaEnd+SectorSize, vhdAlign) - SectorSize
 	l.stride = roundUp(SectorSize+VHDBlockSize, vhdAlign)
-	for _, a := range alloc {
-		if a {
-			l.nalloc++
-		}
-	}
 	return l
 }
 
@@ -83,6 +81,10 @@ func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyH
 		return 0, ErrEmpty
 	}
 	size := roundUp(src.Size(), VHDBlockSize)
+	if size > maxVHDSize {
+		// The VHD limit; it also keeps BAT sector numbers within 32 bits.
+		return 0, fmt.Errorf("%w: %d bytes for VHD (max %d)", ErrTooLarge, size, int64(maxVHDSize))
+	}
 	alloc, err := scanAllocated(ctx, src, size, VHDBlockSize, o)
 	if err != nil {
 		return 0, err
@@ -107,8 +109,8 @@ func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyH
 	}
 	batmap := prefix[l.batmapOff : l.batmapOff+l.batmapSecs*SectorSize]
 	var k int64
-	for b, a := range alloc {
-		if !a {
+	for b := range l.blocks {
+		if !alloc.get(b) {
 			continue
 		}
 		binary.BigEndian.PutUint32(bat[4*b:], uint32((l.firstBlock+k*l.stride)/SectorSize))
@@ -133,10 +135,10 @@ func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyH
 	}
 	o.report(StageWrite, cw.n, total)
 
-	blocks := make([]int64, 0, l.nalloc)
-	for b, a := range alloc {
-		if a {
-			blocks = append(blocks, int64(b))
+	blocks := make([]int64, 0, l.nalloc) // at most 1 M entries (2040 GiB)
+	for b := range l.blocks {
+		if alloc.get(b) {
+			blocks = append(blocks, b)
 		}
 	}
 	// Each buffer holds gap + bitmap + data, so one Write per block.
