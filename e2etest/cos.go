@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/johannesboyne/gofakes3"
@@ -61,6 +62,9 @@ func s3Operation(r *http.Request) (op, bucket, key string) {
 	q := r.URL.Query()
 	switch {
 	case bucket == "":
+		if q.Has("extended") {
+			return "ListBucketsExtended", "", ""
+		}
 		return "ListBuckets", "", ""
 	case q.Has("uploadId"):
 		switch r.Method {
@@ -140,6 +144,9 @@ func (c *Cloud) serveCOS(w http.ResponseWriter, r *http.Request) {
 		return
 	case "GetBucketLocation":
 		c.cosGetBucketLocation(w, bucket)
+		return
+	case "ListBucketsExtended":
+		c.cosListBucketsExtended(w, r)
 		return
 	case "CompleteMultipartUpload":
 		c.cosCompleteMultipart(w, r, who, bucket, key)
@@ -242,6 +249,43 @@ func (c *Cloud) cosGetBucketLocation(w http.ResponseWriter, bucket string) {
 		XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ LocationConstraint"`
 		Value   string   `xml:",chardata"`
 	}{Value: loc})
+}
+
+// cosListBucketsExtended answers IBM's GET /?extended: the buckets with
+// their LocationConstraint (one page; prefix honoured).
+func (c *Cloud) cosListBucketsExtended(w http.ResponseWriter, r *http.Request) {
+	type bucketExt struct {
+		Name               string `xml:"Name"`
+		CreationDate       string `xml:"CreationDate"`
+		LocationConstraint string `xml:"LocationConstraint"`
+	}
+	prefix := r.URL.Query().Get("prefix")
+	infos, err := c.cos.backend.ListBuckets()
+	if err != nil {
+		writeGoFakeS3Error(w, err)
+		return
+	}
+	var out []bucketExt
+	c.mu.Lock()
+	for _, b := range infos {
+		if strings.HasPrefix(b.Name, prefix) {
+			out = append(out, bucketExt{Name: b.Name, LocationConstraint: c.cos.locations[b.Name],
+				CreationDate: b.CreationDate.UTC().Format("2006-01-02T15:04:05.000Z")})
+		}
+	}
+	c.mu.Unlock()
+	slices.SortFunc(out, func(a, b bucketExt) int { return strings.Compare(a.Name, b.Name) })
+	w.Header().Set("Content-Type", "application/xml")
+	_, _ = io.WriteString(w, xml.Header)
+	_ = xml.NewEncoder(w).Encode(struct {
+		XMLName     xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListAllMyBucketsResult"`
+		Owner       struct{ ID, DisplayName string }
+		IsTruncated bool        `xml:"IsTruncated"`
+		MaxKeys     int         `xml:"MaxKeys"`
+		Prefix      string      `xml:"Prefix"`
+		Marker      string      `xml:"Marker"`
+		Buckets     []bucketExt `xml:"Buckets>Bucket"`
+	}{Owner: struct{ ID, DisplayName string }{c.AccountID, c.AccountID}, MaxKeys: 1000, Prefix: prefix, Buckets: out})
 }
 
 // cosCheckIfMatch answers 412 when an If-Match precondition fails, which

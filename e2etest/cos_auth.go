@@ -51,7 +51,7 @@ func (c *Cloud) cosAuthenticate(r *http.Request, op string) (Identity, *cosAuthE
 		}
 		// IAM requests name the COS instance; bucket creation and listing need it.
 		inst := r.Header.Get("ibm-service-instance-id")
-		if inst == "" && (op == "CreateBucket" || op == "ListBuckets") {
+		if inst == "" && (op == "CreateBucket" || op == "ListBuckets" || op == "ListBucketsExtended") {
 			return Identity{}, &cosAuthError{http.StatusBadRequest, "InvalidArgument",
 				"The ibm-service-instance-id header is required to create or list buckets with an IAM token."}
 		}

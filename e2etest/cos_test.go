@@ -337,6 +337,20 @@ func TestCOSBucketLocations(t *testing.T) {
 	if err != nil || aws.StringValue(loc.LocationConstraint) != "eu-de-standard" {
 		t.Errorf("GetBucketLocation = %v, %v", loc, err)
 	}
+	ext, err := cl.ListBucketsExtended(&s3.ListBucketsExtendedInput{})
+	if err != nil || len(ext.Buckets) != 2 {
+		t.Fatalf("ListBucketsExtended = %v, %v", ext, err)
+	}
+	for _, b := range ext.Buckets {
+		want := map[string]string{"frankfurt": "eu-de-standard", "vault": "us-south-vault"}[aws.StringValue(b.Name)]
+		if aws.StringValue(b.LocationConstraint) != want || aws.TimeValue(b.CreationDate).IsZero() {
+			t.Errorf("extended listing: %v", b)
+		}
+	}
+	lb, err := cl.ListBuckets(&s3.ListBucketsInput{})
+	if err != nil || len(lb.Buckets) != 2 {
+		t.Errorf("ListBuckets = %v, %v", lb, err)
+	}
 	_, err = cl.GetBucketLocation(&s3.GetBucketLocationInput{Bucket: aws.String("missing")})
 	if code, status := awsCode(t, err); code != "NoSuchBucket" || status != 404 {
 		t.Errorf("missing bucket: got %s %d", code, status)
