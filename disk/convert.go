@@ -7,9 +7,11 @@ import (
 	"time"
 )
 
-// Convert writes src to dst in a plain (unencrypted) format: Raw, VHDFixed,
-// VHDDynamic (2 MiB blocks, zero blocks left out) or QCOW2 (v3, 64 KiB
-// clusters, zero clusters left out). For the encrypted formats use
+// Convert writes src to dst in a plain (unencrypted) format: Raw, VHDFixed
+// (size rounded up to 512 bytes), VHDDynamic (blktap style: 2 MiB blocks,
+// zero blocks left out, size rounded up to 2 MiB) or QCOW2 (v3, 64 KiB
+// clusters, zero clusters left out, size rounded up to 512 bytes).
+// Converting an opened encrypted image to Raw decrypts it. For the encrypted formats use
 // WriteEncryptedVHD and WriteQCOW2LUKS. dst is written sequentially; it
 // returns the number of bytes written.
 func Convert(ctx context.Context, dst io.Writer, src Disk, to Format, opts ...WriteOption) (int64, error) {

@@ -27,8 +27,9 @@ type Disk interface {
 	// metadata (allocation tables), so it is fast; a data extent can still
 	// contain zeros.
 	Extents(ctx context.Context) ([]Extent, error)
-	// Close releases the disk and the parents it opened; it does not close
-	// the io.ReaderAt given to Open.
+	// Close releases the disk and the parents it opened and wipes its
+	// cipher; it does not close the io.ReaderAt given to Open. Reads must
+	// not run concurrently with Close; later reads fail with ErrClosed.
 	Close() error
 }
 
