@@ -50,7 +50,9 @@ type Config struct {
 	// bucket.endpoint; S3-compatible servers on an IP address need it.
 	PathStyle bool
 	// HTTPClient sends the requests. The default is a client with a
-	// connection pool sized for concurrent part uploads.
+	// connection pool sized for concurrent part uploads. The COS SDK applies
+	// AWS_CA_BUNDLE, when set, to its transport, which must then be an
+	// *http.Transport.
 	HTTPClient *http.Client
 	// MaxRetries is how often a failed request is retried (5xx, throttling,
 	// network errors), with exponential backoff. The default is 3; a

@@ -103,8 +103,9 @@ func (e *RegionMismatchError) Error() string {
 }
 
 // UploadError reports a failed upload and what was left behind: a
-// multipart upload is aborted on every failure, and Aborted says whether
-// that worked (if not, UploadID names the orphan for a later clean-up).
+// multipart upload is aborted on every failure (unless WithKeepPartsOnError),
+// and Aborted says whether that worked; if not, UploadID names what remains,
+// for WithResume or AbortUpload.
 type UploadError struct {
 	URI      URI
 	UploadID string // empty for a single PUT
@@ -121,6 +122,8 @@ func (e *UploadError) Error() string {
 	case e.UploadID == "":
 	case e.Aborted:
 		msg += "; multipart upload aborted, nothing left behind"
+	case e.AbortErr == nil:
+		msg += fmt.Sprintf("; multipart upload %s kept for WithResume", e.UploadID)
 	default:
 		msg += fmt.Sprintf("; abort of multipart upload %s failed, its parts remain: %v", e.UploadID, e.AbortErr)
 	}

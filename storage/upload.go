@@ -6,11 +6,13 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,9 +51,10 @@ type UploadResult struct {
 
 // Progress is a snapshot of an upload, passed to the WithProgress callback.
 type Progress struct {
-	Bytes   int64 // bytes stored (acknowledged by the server)
-	Parts   int   // parts stored
-	Elapsed time.Duration
+	Bytes    int64 // bytes stored (acknowledged by the server, or found stored by WithResume)
+	Parts    int   // parts stored
+	Elapsed  time.Duration
+	UploadID string // the multipart upload, to persist for WithResume; empty for a single PUT
 }
 
 // Rate is the average upload rate so far, in bytes per second.
@@ -72,6 +75,8 @@ type uploadOptions struct {
 	progress    func(Progress)
 	contentType string
 	md5         bool
+	resumeID    string
+	keepParts   bool
 }
 
 // WithPartSize sets the size of each part, between MinPartSize and
@@ -139,6 +144,33 @@ func WithMD5() UploadOption {
 	}
 }
 
+// WithResume continues the multipart upload uploadID (from an earlier
+// UploadError or Progress) instead of starting one: the caller supplies the
+// same stream again from its start, and parts the server already holds with
+// the same size and MD5 are hashed but not sent again. The stream must be
+// deterministic (an encryption with the same key is). The default starts a
+// new upload.
+func WithResume(uploadID string) UploadOption {
+	return func(o *uploadOptions) error {
+		if uploadID == "" {
+			return fmt.Errorf("%w: empty upload ID to resume", ErrInvalidOption)
+		}
+		o.resumeID = uploadID
+		return nil
+	}
+}
+
+// WithKeepPartsOnError leaves a failed multipart upload in place for a later
+// WithResume instead of aborting it; UploadError.UploadID names it, and
+// AbortUpload or a bucket lifecycle rule must clean it up eventually. The
+// default aborts, so nothing is left behind.
+func WithKeepPartsOnError() UploadOption {
+	return func(o *uploadOptions) error {
+		o.keepParts = true
+		return nil
+	}
+}
+
 func newUploadOptions(opts []UploadOption) (uploadOptions, error) {
 	o := uploadOptions{concurrency: DefaultConcurrency, contentType: "application/octet-stream"}
 	for _, opt := range opts {
@@ -197,6 +229,7 @@ type upload struct {
 	mu     sync.Mutex // guards the fields below and serialises progress calls
 	stored int64
 	parts  []*s3.CompletedPart
+	id     string // the multipart upload
 }
 
 func (u *upload) hash(p []byte) {
@@ -220,7 +253,7 @@ func (u *upload) stored1(n int) {
 	defer u.mu.Unlock()
 	u.stored += int64(n)
 	if u.o.progress != nil {
-		u.o.progress(Progress{Bytes: u.stored, Parts: len(u.parts), Elapsed: time.Since(u.start)})
+		u.o.progress(Progress{Bytes: u.stored, Parts: len(u.parts), Elapsed: time.Since(u.start), UploadID: u.id})
 	}
 }
 
@@ -232,8 +265,10 @@ func (u *upload) run(r io.Reader) (*UploadResult, error) {
 	buf, _ := pool.get(u.ctx)
 	n, err := io.ReadFull(r, buf)
 	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
+	case (err == io.EOF || err == io.ErrUnexpectedEOF) && u.o.resumeID == "":
 		return u.single(buf[:n])
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return u.multipart(r, pool, buf[:n]) // a resumed upload stays multipart
 	case err != nil:
 		return nil, &UploadError{URI: u.uri, Err: fmt.Errorf("read source: %w", err)}
 	}
@@ -258,15 +293,29 @@ func (u *upload) single(p []byte) (*UploadResult, error) {
 
 func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResult, error) {
 	bucket, key := u.uri.Bucket, u.uri.Object
-	cr, err := u.c.s3.CreateMultipartUploadWithContext(u.ctx, &s3.CreateMultipartUploadInput{
-		Bucket: aws.String(bucket), Key: aws.String(key), ContentType: aws.String(u.o.contentType),
-	})
-	if err != nil {
-		return nil, &UploadError{URI: u.uri, Bytes: int64(len(buf)), Err: wrapErr(u.ctx.Err(), "CreateMultipartUpload", bucket, key, err)}
+	id := u.o.resumeID
+	var stored map[int64]storedPart
+	if id == "" {
+		cr, err := u.c.s3.CreateMultipartUploadWithContext(u.ctx, &s3.CreateMultipartUploadInput{
+			Bucket: aws.String(bucket), Key: aws.String(key), ContentType: aws.String(u.o.contentType),
+		})
+		if err != nil {
+			return nil, &UploadError{URI: u.uri, Bytes: int64(len(buf)), Err: wrapErr(u.ctx.Err(), "CreateMultipartUpload", bucket, key, err)}
+		}
+		id = aws.StringValue(cr.UploadId)
+	} else {
+		var err error
+		if stored, err = u.c.storedParts(u.ctx, bucket, key, id); err != nil {
+			// Nothing of ours to clean up: the upload is the caller's.
+			return nil, &UploadError{URI: u.uri, UploadID: id, Err: err}
+		}
 	}
-	id := aws.StringValue(cr.UploadId)
+	u.mu.Lock()
+	u.id = id
+	u.mu.Unlock()
 
-	// Cancelling stops the parts in flight when the source fails.
+	// Cancelling stops the parts in flight when the source fails (unless
+	// they are kept for a resume).
 	pctx, cancel := context.WithCancel(u.ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(pctx)
@@ -300,16 +349,23 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 		g.Go(func() error {
 			defer pb.release(pool)
 			part := pb.b
-			out, err := u.c.s3.UploadPartWithContext(gctx, &s3.UploadPartInput{
-				Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(id),
-				PartNumber: aws.Int64(num), Body: bytes.NewReader(part), ContentLength: aws.Int64(int64(len(part))),
-				ContentMD5: aws.String(contentMD5(part)),
-			}, unsignedPayload)
-			if err != nil {
-				return wrapErr(gctx.Err(), "UploadPart", bucket, key, err)
+			sum := md5.Sum(part)
+			etag := ""
+			if sp, ok := stored[num]; ok && sp.size == int64(len(part)) && strings.Trim(sp.etag, `"`) == hex.EncodeToString(sum[:]) {
+				etag = sp.etag // already there from an earlier attempt
+			} else {
+				out, err := u.c.s3.UploadPartWithContext(gctx, &s3.UploadPartInput{
+					Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(id),
+					PartNumber: aws.Int64(num), Body: bytes.NewReader(part), ContentLength: aws.Int64(int64(len(part))),
+					ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+				}, unsignedPayload)
+				if err != nil {
+					return wrapErr(gctx.Err(), "UploadPart", bucket, key, err)
+				}
+				etag = aws.StringValue(out.ETag)
 			}
 			u.mu.Lock()
-			u.parts = append(u.parts, &s3.CompletedPart{ETag: out.ETag, PartNumber: aws.Int64(num)})
+			u.parts = append(u.parts, &s3.CompletedPart{ETag: aws.String(etag), PartNumber: aws.Int64(num)})
 			u.mu.Unlock()
 			u.stored1(len(part))
 			return nil
@@ -334,11 +390,12 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 		p = next[:n]
 	}
 	close(hashq)
-	if srcErr != nil {
-		cancel()
+	if srcErr != nil && !u.o.keepParts {
+		cancel() // the parts in flight would be aborted anyway
 	}
 	werr := g.Wait()
 	<-hashed
+	var err error
 	switch {
 	case u.ctx.Err() != nil:
 		err = fmt.Errorf("upload cancelled: %w", u.ctx.Err())
@@ -366,9 +423,33 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 	u.mu.Lock()
 	ue.Parts = len(u.parts)
 	u.mu.Unlock()
+	if u.o.keepParts {
+		return nil, ue // left for WithResume
+	}
 	ue.AbortErr = u.c.abort(u.ctx, bucket, key, id)
 	ue.Aborted = ue.AbortErr == nil
 	return nil, ue
+}
+
+type storedPart struct {
+	size int64
+	etag string
+}
+
+// storedParts lists the parts an unfinished multipart upload holds.
+func (c *Client) storedParts(ctx context.Context, bucket, key, id string) (map[int64]storedPart, error) {
+	parts := map[int64]storedPart{}
+	err := c.s3.ListPartsPagesWithContext(ctx, &s3.ListPartsInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(id)},
+		func(page *s3.ListPartsOutput, _ bool) bool {
+			for _, p := range page.Parts {
+				parts[aws.Int64Value(p.PartNumber)] = storedPart{size: aws.Int64Value(p.Size), etag: aws.StringValue(p.ETag)}
+			}
+			return true
+		})
+	if err != nil {
+		return nil, wrapErr(ctx.Err(), "ListParts", bucket, key, err)
+	}
+	return parts, nil
 }
 
 // contentMD5 is the Content-MD5 header of a body: the server checks each
