@@ -23,7 +23,7 @@ import (
 	"github.com/e2eimage/e2e/e2etest"
 )
 
-func startCloud(t *testing.T, opts ...e2etest.Options) *e2etest.Cloud {
+func cosCloud(t *testing.T, opts ...e2etest.Options) *e2etest.Cloud {
 	t.Helper()
 	c, err := e2etest.Start(opts...)
 	if err != nil {
@@ -48,16 +48,16 @@ func cosClient(t *testing.T, c *e2etest.Cloud, creds *credentials.Credentials) *
 	return s3.New(sess)
 }
 
-func iamClient(t *testing.T, c *e2etest.Cloud) *s3.S3 {
+func cosIAMClient(t *testing.T, c *e2etest.Cloud) *s3.S3 {
 	return cosClient(t, c, ibmiam.NewStaticCredentials(aws.NewConfig(), c.TokenURL(), c.APIKey, c.COSInstanceID))
 }
 
-func hmacClient(t *testing.T, c *e2etest.Cloud) *s3.S3 {
+func cosHMACClient(t *testing.T, c *e2etest.Cloud) *s3.S3 {
 	return cosClient(t, c, credentials.NewStaticCredentials(c.HMACAccessKeyID, c.HMACSecretAccessKey, ""))
 }
 
-// awsCode returns the S3 error code and HTTP status of an SDK error.
-func awsCode(t *testing.T, err error) (string, int) {
+// cosErrCode returns the S3 error code and HTTP status of an SDK error.
+func cosErrCode(t *testing.T, err error) (string, int) {
 	t.Helper()
 	if err == nil {
 		t.Fatal("expected an error, got nil")
@@ -69,7 +69,7 @@ func awsCode(t *testing.T, err error) (string, int) {
 	return rf.Code(), rf.StatusCode()
 }
 
-func randomBytes(t testing.TB, n int) []byte {
+func cosRandom(t testing.TB, n int) []byte {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -77,7 +77,7 @@ func randomBytes(t testing.TB, n int) []byte {
 	return b
 }
 
-func createBucket(t *testing.T, cl *s3.S3, name, loc string) error {
+func cosCreateBucket(t *testing.T, cl *s3.S3, name, loc string) error {
 	t.Helper()
 	_, err := cl.CreateBucket(&s3.CreateBucketInput{
 		Bucket:                    aws.String(name),
@@ -87,15 +87,15 @@ func createBucket(t *testing.T, cl *s3.S3, name, loc string) error {
 }
 
 func TestCOSWithIAMAndHMAC(t *testing.T) {
-	c := startCloud(t)
+	c := cosCloud(t)
 	for _, tc := range []struct {
 		name string
 		cl   func(*testing.T, *e2etest.Cloud) *s3.S3
-	}{{"iam", iamClient}, {"hmac", hmacClient}} {
+	}{{"iam", cosIAMClient}, {"hmac", cosHMACClient}} {
 		t.Run(tc.name, func(t *testing.T) {
 			cl := tc.cl(t, c)
 			bucket := "images-" + tc.name
-			if err := createBucket(t, cl, bucket, "us-south-standard"); err != nil {
+			if err := cosCreateBucket(t, cl, bucket, "us-south-standard"); err != nil {
 				t.Fatalf("CreateBucket: %v", err)
 			}
 			loc, err := cl.GetBucketLocation(&s3.GetBucketLocationInput{Bucket: aws.String(bucket)})
@@ -105,7 +105,7 @@ func TestCOSWithIAMAndHMAC(t *testing.T) {
 			if got := aws.StringValue(loc.LocationConstraint); got != "us-south-standard" {
 				t.Errorf("location = %q, want us-south-standard", got)
 			}
-			data := randomBytes(t, 100_000)
+			data := cosRandom(t, 100_000)
 			if _, err := cl.PutObject(&s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("dir/a b+c.img"),
 				Body: bytes.NewReader(data)}); err != nil {
 				t.Fatalf("PutObject: %v", err)
@@ -161,9 +161,9 @@ func TestCOSWithIAMAndHMAC(t *testing.T) {
 }
 
 func TestCOSMultipart(t *testing.T) {
-	c := startCloud(t)
-	cl := hmacClient(t, c)
-	if err := createBucket(t, cl, "mpu-bucket", "us-south-standard"); err != nil {
+	c := cosCloud(t)
+	cl := cosHMACClient(t, c)
+	if err := cosCreateBucket(t, cl, "mpu-bucket", "us-south-standard"); err != nil {
 		t.Fatal(err)
 	}
 	ups, err := cl.ListMultipartUploads(&s3.ListMultipartUploadsInput{Bucket: aws.String("mpu-bucket")})
@@ -182,7 +182,7 @@ func TestCOSMultipart(t *testing.T) {
 		var parts []*s3.CompletedPart
 		var all []byte
 		for i, n := range sizes {
-			b := randomBytes(t, n)
+			b := cosRandom(t, n)
 			all = append(all, b...)
 			up, err := cl.UploadPart(&s3.UploadPartInput{Bucket: aws.String("mpu-bucket"), Key: aws.String(key),
 				UploadId: cr.UploadId, PartNumber: aws.Int64(int64(i + 1)), Body: bytes.NewReader(b)})
@@ -225,7 +225,7 @@ func TestCOSMultipart(t *testing.T) {
 		id, parts, _ := upload("small.img", 1000, 1000)
 		_, err := cl.CompleteMultipartUpload(&s3.CompleteMultipartUploadInput{Bucket: aws.String("mpu-bucket"),
 			Key: aws.String("small.img"), UploadId: aws.String(id), MultipartUpload: &s3.CompletedMultipartUpload{Parts: parts}})
-		if code, status := awsCode(t, err); code != "EntityTooSmall" || status != http.StatusBadRequest {
+		if code, status := cosErrCode(t, err); code != "EntityTooSmall" || status != http.StatusBadRequest {
 			t.Errorf("got %s %d, want EntityTooSmall 400", code, status)
 		}
 		ups, err := cl.ListMultipartUploads(&s3.ListMultipartUploadsInput{Bucket: aws.String("mpu-bucket")})
@@ -241,7 +241,7 @@ func TestCOSMultipart(t *testing.T) {
 		}
 		_, err = cl.AbortMultipartUpload(&s3.AbortMultipartUploadInput{Bucket: aws.String("mpu-bucket"),
 			Key: aws.String("small.img"), UploadId: aws.String(id)})
-		if code, _ := awsCode(t, err); code != "NoSuchUpload" {
+		if code, _ := cosErrCode(t, err); code != "NoSuchUpload" {
 			t.Errorf("second abort: %s, want NoSuchUpload", code)
 		}
 	})
@@ -251,14 +251,14 @@ func TestCOSMultipart(t *testing.T) {
 		parts[0].ETag = aws.String(`"00000000000000000000000000000000"`)
 		_, err := cl.CompleteMultipartUpload(&s3.CompleteMultipartUploadInput{Bucket: aws.String("mpu-bucket"),
 			Key: aws.String("etag.img"), UploadId: aws.String(id), MultipartUpload: &s3.CompletedMultipartUpload{Parts: parts}})
-		if code, _ := awsCode(t, err); code != "InvalidPart" {
+		if code, _ := cosErrCode(t, err); code != "InvalidPart" {
 			t.Errorf("got %s, want InvalidPart", code)
 		}
 	})
 }
 
 func TestCOSAuthFailures(t *testing.T) {
-	c := startCloud(t)
+	c := cosCloud(t)
 	if err := c.CreateBucket("auth-bucket", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -278,12 +278,12 @@ func TestCOSAuthFailures(t *testing.T) {
 		{"wrong secret", credentials.NewStaticCredentials(c.HMACAccessKeyID, c.HMACSecretAccessKey+"x", ""), "SignatureDoesNotMatch", 403},
 		{"unknown key", credentials.NewStaticCredentials("nope", c.HMACSecretAccessKey, ""), "InvalidAccessKeyId", 403},
 		{"anonymous", credentials.AnonymousCredentials, "AccessDenied", 403},
-		{"forged token", bearer("e30.e30.AAAA"), "InvalidToken", 401},
+		{"forged token", cosBearer("e30.e30.AAAA"), "InvalidToken", 401},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := cosClient(t, c, tc.creds).GetObject(&s3.GetObjectInput{Bucket: aws.String("auth-bucket"), Key: aws.String("k")})
-			if code, status := awsCode(t, err); code != tc.code || status != tc.status {
+			if code, status := cosErrCode(t, err); code != tc.code || status != tc.status {
 				t.Errorf("got %s %d, want %s %d", code, status, tc.code, tc.status)
 			}
 		})
@@ -295,38 +295,38 @@ func TestCOSAuthFailures(t *testing.T) {
 		}
 	})
 	t.Run("expired token", func(t *testing.T) {
-		short := startCloud(t, e2etest.Options{TokenLifetime: time.Nanosecond})
+		short := cosCloud(t, e2etest.Options{TokenLifetime: time.Nanosecond})
 		if err := short.CreateBucket("auth-bucket", ""); err != nil {
 			t.Fatal(err)
 		}
-		_, err := cosClient(t, short, bearer(short.NewToken())).ListObjects(&s3.ListObjectsInput{Bucket: aws.String("auth-bucket")})
-		if code, status := awsCode(t, err); code != "ExpiredToken" || status != http.StatusUnauthorized {
+		_, err := cosClient(t, short, cosBearer(short.NewToken())).ListObjects(&s3.ListObjectsInput{Bucket: aws.String("auth-bucket")})
+		if code, status := cosErrCode(t, err); code != "ExpiredToken" || status != http.StatusUnauthorized {
 			t.Errorf("got %s %d, want ExpiredToken 401", code, status)
 		}
 	})
 	t.Run("instance id required to create a bucket", func(t *testing.T) {
 		cl := cosClient(t, c, ibmiam.NewStaticCredentials(aws.NewConfig(), c.TokenURL(), c.APIKey, ""))
-		if code, _ := awsCode(t, createBucket(t, cl, "noinstance", "us-south-standard")); code != "InvalidArgument" {
+		if code, _ := cosErrCode(t, cosCreateBucket(t, cl, "noinstance", "us-south-standard")); code != "InvalidArgument" {
 			t.Errorf("got %s, want InvalidArgument", code)
 		}
 	})
 }
 
 func TestCOSBucketLocations(t *testing.T) {
-	c := startCloud(t)
-	cl := iamClient(t, c)
+	c := cosCloud(t)
+	cl := cosIAMClient(t, c)
 	for _, loc := range []string{"eu-de-standard", "us-south", "us-south-bogus"} {
-		if code, status := awsCode(t, createBucket(t, cl, "wrong-region", loc)); code != "InvalidLocationConstraint" || status != 400 {
+		if code, status := cosErrCode(t, cosCreateBucket(t, cl, "wrong-region", loc)); code != "InvalidLocationConstraint" || status != 400 {
 			t.Errorf("%s: got %s %d, want InvalidLocationConstraint 400", loc, code, status)
 		}
 	}
-	if err := createBucket(t, cl, "vault", "us-south-vault"); err != nil {
+	if err := cosCreateBucket(t, cl, "vault", "us-south-vault"); err != nil {
 		t.Fatal(err)
 	}
-	if code, status := awsCode(t, createBucket(t, cl, "vault", "us-south-standard")); code != "BucketAlreadyExists" || status != 409 {
+	if code, status := cosErrCode(t, cosCreateBucket(t, cl, "vault", "us-south-standard")); code != "BucketAlreadyExists" || status != 409 {
 		t.Errorf("duplicate: got %s %d", code, status)
 	}
-	if code, _ := awsCode(t, createBucket(t, cl, "Bad_Name", "")); code != "InvalidBucketName" {
+	if code, _ := cosErrCode(t, cosCreateBucket(t, cl, "Bad_Name", "")); code != "InvalidBucketName" {
 		t.Errorf("bad name: got %s", code)
 	}
 	// A bucket of another region, planted for tests of region checks.
@@ -352,7 +352,7 @@ func TestCOSBucketLocations(t *testing.T) {
 		t.Errorf("ListBuckets = %v, %v", lb, err)
 	}
 	_, err = cl.GetBucketLocation(&s3.GetBucketLocationInput{Bucket: aws.String("missing")})
-	if code, status := awsCode(t, err); code != "NoSuchBucket" || status != 404 {
+	if code, status := cosErrCode(t, err); code != "NoSuchBucket" || status != 404 {
 		t.Errorf("missing bucket: got %s %d", code, status)
 	}
 	want := []e2etest.BucketInfo{{"frankfurt", "eu-de-standard"}, {"vault", "us-south-vault"}}
@@ -368,12 +368,12 @@ func TestCOSBucketLocations(t *testing.T) {
 }
 
 func TestCOSFaultsAndConditions(t *testing.T) {
-	c := startCloud(t)
-	cl := hmacClient(t, c)
+	c := cosCloud(t)
+	cl := cosHMACClient(t, c)
 	if err := c.CreateBucket("fault-bucket", ""); err != nil {
 		t.Fatal(err)
 	}
-	data := randomBytes(t, 1<<20)
+	data := cosRandom(t, 1<<20)
 	if err := c.PutObject("fault-bucket", "obj", data); err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +391,7 @@ func TestCOSFaultsAndConditions(t *testing.T) {
 
 	c.InjectFault(e2etest.ServiceCOS, "PutObject", e2etest.Fault{Status: 503, Times: 5})
 	_, err = cl.PutObject(&s3.PutObjectInput{Bucket: aws.String("fault-bucket"), Key: aws.String("x"), Body: bytes.NewReader(data[:10])})
-	if code, status := awsCode(t, err); code != "ServiceUnavailable" || status != 503 {
+	if code, status := cosErrCode(t, err); code != "ServiceUnavailable" || status != 503 {
 		t.Errorf("got %s %d, want ServiceUnavailable 503", code, status)
 	}
 	c.ClearFaults()
@@ -406,33 +406,33 @@ func TestCOSFaultsAndConditions(t *testing.T) {
 	}
 	_, err = cl.GetObject(&s3.GetObjectInput{Bucket: aws.String("fault-bucket"), Key: aws.String("obj"),
 		IfMatch: aws.String(`"0123"`)})
-	if code, status := awsCode(t, err); code != "PreconditionFailed" || status != 412 {
+	if code, status := cosErrCode(t, err); code != "PreconditionFailed" || status != 412 {
 		t.Errorf("GET If-Match stale ETag: %s %d", code, status)
 	}
 	_, err = cl.GetObject(&s3.GetObjectInput{Bucket: aws.String("fault-bucket"), Key: aws.String("missing")})
-	if code, status := awsCode(t, err); code != "NoSuchKey" || status != 404 {
+	if code, status := cosErrCode(t, err); code != "NoSuchKey" || status != 404 {
 		t.Errorf("missing key: %s %d", code, status)
 	}
 }
 
 // bearer returns credentials that send a fixed IAM token.
-func bearer(token string) *credentials.Credentials {
-	return credentials.NewCredentials(staticToken(token))
+func cosBearer(token string) *credentials.Credentials {
+	return credentials.NewCredentials(cosStaticToken(token))
 }
 
-type staticToken string
+type cosStaticToken string
 
-func (s staticToken) Retrieve() (credentials.Value, error) {
+func (s cosStaticToken) Retrieve() (credentials.Value, error) {
 	v := credentials.Value{ProviderName: "static-token", ProviderType: "oauth"}
 	v.Token = token.Token{TokenType: "Bearer", AccessToken: string(s)}
 	return v, nil
 }
-func (staticToken) IsExpired() bool { return false }
+func (cosStaticToken) IsExpired() bool { return false }
 
 // TestCOSSigV4Tampering signs raw requests with the SDK's SigV4 signer and
 // then changes them, as a man in the middle would.
 func TestCOSSigV4Tampering(t *testing.T) {
-	c := startCloud(t)
+	c := cosCloud(t)
 	if err := c.CreateBucket("sig-bucket", ""); err != nil {
 		t.Fatal(err)
 	}
