@@ -1,9 +1,28 @@
 package e2etest
 
-// SoftLayer REST emulation: routing, authentication, the wire format the
-// softlayer-go REST transport speaks, and state inspection. The services
-// themselves live in softlayer_template.go, softlayer_guest.go and
-// softlayer_order.go; object masks and filters in softlayer_mask.go.
+// SoftLayer REST emulation (/rest/v3.1), as softlayer-go's REST transport
+// speaks it: {Service}[/{id}][/{method}].json, {"parameters":[…]},
+// objectMask / objectFilter / resultLimit, {"error","code"} exceptions,
+// Basic "apikey:<key>", "<username>:<key>" or an IAM bearer token.
+//
+// Emulated methods:
+//   - SoftLayer_Virtual_Guest_Block_Device_Template_Group: createFromIcos,
+//     createFromExternalSource, getObject, getStatus, getChildren,
+//     getTransaction, getDatacenters, getGlobalIdentifier, isEncrypted,
+//     deleteObject, copyToIcos, getPublicImages
+//   - SoftLayer_Virtual_Guest: createObject, generateOrderTemplate, getObject,
+//     getPowerState, getActiveTransaction(s), getTagReferences, setTags,
+//     powerOn, powerOff, powerOffSoft, createArchiveTransaction, deleteObject
+//   - SoftLayer_Product_Order: verifyOrder, placeOrder (saveAsQuote too)
+//   - SoftLayer_Account: getBlockDeviceTemplateGroups,
+//     getPrivateBlockDeviceTemplateGroups, getVirtualGuests, getHourlyVirtualGuests
+//
+// Masks return local properties (only the named ones when a mask names
+// any) plus the relational properties named; filters support the usual
+// operations (plain, = != ~ !~ *= ^= $= _= > < >= <=, in, is null, not null)
+// on nested and list properties. This file holds routing, authentication and
+// the wire format; the services are in softlayer_template.go,
+// softlayer_guest.go and softlayer_order.go, masks in softlayer_mask.go.
 
 import (
 	"encoding/json"

@@ -8,12 +8,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// slTagPattern is the tag alphabet SoftLayer allows.
+var slTagPattern = regexp.MustCompile(`^[A-Za-z0-9 _.:-]{1,128}$`)
 
 var slProvisionSteps = []string{"PROVISION_DNS", "CLOUD_CREATE_DISKS", "CLOUD_PROVISION_SETUP", "CLOUD_INSTANCE_POWER_ON", "CLOUD_FINISH_POST_PROVISION"}
 
@@ -267,8 +270,8 @@ func (c *Cloud) slGuestSetTags(call *slCall) (any, error) {
 		if t == "" {
 			continue
 		}
-		if len(t) > 2000 || strings.ContainsAny(t, "\"'<>") {
-			return nil, slOrderErr(exPublic, "Invalid tag %q.", t)
+		if !slTagPattern.MatchString(t) {
+			return nil, slOrderErr(exPublic, "Invalid tag %q: tags may contain A-Z, 0-9, whitespace, _ - . and :.", t)
 		}
 		list = append(list, t)
 	}
@@ -406,5 +409,3 @@ func (c *Cloud) DumpSoftLayer(w io.Writer) error {
 	}
 	return nil
 }
-
-var _ = http.StatusOK
