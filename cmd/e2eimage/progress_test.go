@@ -39,7 +39,14 @@ func TestProgressRedraws(t *testing.T) {
 	var b syncBuffer
 	p := startProgress(&b, "enc", 1000)
 	p.add(400)
-	time.Sleep(3 * progressEvery / 2)
+	// Wait for a redraw (a tick is due within progressEvery; allow for a
+	// loaded machine) rather than sleep a fixed time.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(b.String(), " 40.0%"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no redraw within 10s: %q", b.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	p.add(600)
 	p.finish()
 	out := b.String()
