@@ -54,6 +54,26 @@ func feed(t *testing.T, w *luks.Writer, plain []byte, step int) {
 	}
 }
 
+// keep trims the matrix to stay fast under -race: LUKS1 gets every size
+// with every step up to 64 KiB; LUKS2, whose 16 MiB header makes each case
+// dearer, gets the sizes around its sector and batch boundaries.
+func keep(format string, size, step int) bool {
+	big := size > 64<<10
+	if big && step != 0 && step != 4097 && step != -2 {
+		return false
+	}
+	if format == "luks1" {
+		return true
+	}
+	switch size {
+	case 0, 1, 4095, 4097, 3*4096 + 1, 1<<20 + 1:
+		return step == 0 || step == -2
+	case 4096:
+		return step == 4097 || step == -1
+	}
+	return false
+}
+
 func TestRoundTrip(t *testing.T) {
 	pass := []byte("round trip passphrase")
 	sizes := []int{0, 1, 511, 512, 513, smallBatch - 1, smallBatch, smallBatch + 1, 3*4096 + 1, 1<<20 - 1, 1 << 20, 1<<20 + 1, 3<<20 + 17}
@@ -62,11 +82,14 @@ func TestRoundTrip(t *testing.T) {
 		for _, size := range sizes {
 			plain := randBytes(t, size)
 			for _, step := range steps {
-				if size > 64<<10 && step != 0 && step != 4097 && step != -2 {
-					continue // small steps are covered by the small sizes
+				if !keep(f.name, size, step) {
+					continue
 				}
 				t.Run(fmt.Sprintf("%s/size=%d/step=%d", f.name, size, step), func(t *testing.T) {
 					var img bytes.Buffer
+					if f.name != "luks1" {
+						img.Grow(17 << 20) // a LUKS2 header area is 16 MiB
+					}
 					w, err := luks.NewWriter(&img, pass, f.o...)
 					if err != nil {
 						t.Fatal(err)
