@@ -50,10 +50,10 @@ func newQCOWLayout(size int64, alloc bitset, luksLen int64) *qcowLayout {
 	l := &qcowLayout{size: size, clusters: (size + qcowCS - 1) / qcowCS, alloc: alloc, luksLen: luksLen}
 	l.l1Size = (l.clusters + qcowL2Entries - 1) / qcowL2Entries
 	l.hasL2 = make([]bool, l.l1Size)
-	for g := range l.clusters {
-		if alloc.get(g) {
-			l.nData++
-			l.hasL2[g/qcowL2Entries] = true
+	l.nData = alloc.count()
+	for w, word := range alloc {
+		if word != 0 {
+			l.hasL2[int64(w)*64/qcowL2Entries] = true
 		}
 	}
 	for _, h := range l.hasL2 {
@@ -220,22 +220,16 @@ func writeQCOW2(ctx context.Context, dst io.Writer, src Disk, cr *qcowCrypto, o 
 	batches := int((l.nData + per - 1) / per)
 	starts := make([]int64, 0, batches)
 	var seen int64
-	for g := range l.clusters {
-		if alloc.get(g) {
-			if seen%per == 0 {
-				starts = append(starts, g)
-			}
-			seen++
+	for g := alloc.next(0); g >= 0; g = alloc.next(g + 1) {
+		if seen%per == 0 {
+			starts = append(starts, g)
 		}
+		seen++
 	}
 	srcSize := src.Size()
 	produce := func(i int, buf []byte) error {
 		n := int(min(per, l.nData-int64(i)*per))
-		g := starts[i]
-		for j := 0; j < n; g++ {
-			if !alloc.get(g) {
-				continue
-			}
+		for j, g := 0, starts[i]; j < n; j, g = j+1, alloc.next(g+1) {
 			c := buf[j*qcowCS : (j+1)*qcowCS]
 			off := g * qcowCS
 			ln := min(qcowCS, srcSize-off)
@@ -243,7 +237,6 @@ func writeQCOW2(ctx context.Context, dst io.Writer, src Disk, cr *qcowCrypto, o 
 				return err
 			}
 			clear(c[ln:])
-			j++
 		}
 		if cr != nil {
 			host := l.dataOff + int64(i)*per*qcowCS

@@ -34,6 +34,20 @@ func newBitset(n int64) bitset { return make(bitset, (n+63)/64) }
 func (b bitset) set(i int64)      { atomic.OrUint64(&b[i/64], 1<<(i%64)) }
 func (b bitset) get(i int64) bool { return b[i/64]&(1<<(i%64)) != 0 }
 
+// next returns the first set bit at or after i, or -1.
+func (b bitset) next(i int64) int64 {
+	for w := i / 64; w < int64(len(b)); w++ {
+		word := b[w]
+		if w == i/64 {
+			word &= ^uint64(0) << (i % 64)
+		}
+		if word != 0 {
+			return w*64 + int64(bits.TrailingZeros64(word))
+		}
+	}
+	return -1
+}
+
 func (b bitset) count() int64 {
 	var n int
 	for _, w := range b {
