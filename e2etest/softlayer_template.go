@@ -571,23 +571,35 @@ func (c *Cloud) slChildTemplates(t *slTemplate) []*slTemplate {
 	return out
 }
 
-// slTemplateCopyToIcos exports an active template to COS. The emulator
-// runs the export transaction; it does not write the object.
+// slTemplateCopyToIcos exports an active template to COS. When the export
+// transaction ends, the object holds the template's image: for an
+// imported template the bytes it was imported from (the emulator keeps no
+// disk of its own), for a captured one an empty placeholder.
 func (c *Cloud) slTemplateCopyToIcos(call *slCall) (any, error) {
 	var cfg slTemplateConfig
 	if err := call.param(0, &cfg); err != nil {
 		return nil, err
 	}
-	if !slCOSURIPattern.MatchString(cfg.URI) {
+	m := slCOSURIPattern.FindStringSubmatch(cfg.URI)
+	if m == nil {
 		return nil, slErr(http.StatusInternalServerError, exPublic, "Invalid uri %q: expected cos://<region>/<bucket>/<object>.", cfg.URI)
 	}
+	region, bucket, object := m[1], m[2], m[3]
 	if cfg.IBMAPIKey == "" {
 		return nil, slErr(http.StatusInternalServerError, exPublic, "An ibmApiKey is required to write to Cloud Object Storage.")
 	}
 	if _, ok := c.lookupAPIKey(cfg.IBMAPIKey); !ok {
 		return nil, slErr(http.StatusInternalServerError, exPublic, "The ibmApiKey was refused by IAM.")
 	}
-	return c.slWithTemplate(call, func(t *slTemplate) (any, error) {
+	bucketOK := false
+	for _, b := range c.Buckets() {
+		bucketOK = bucketOK || (b.Name == bucket && strings.HasPrefix(b.Location, region+"-"))
+	}
+	if !bucketOK {
+		return nil, slErr(http.StatusInternalServerError, exPublic, "Bucket %s does not exist in %s.", bucket, region)
+	}
+	var source string
+	res, err := c.slWithTemplate(call, func(t *slTemplate) (any, error) {
 		if t.Public || t.ParentID != 0 {
 			return nil, slErr(http.StatusInternalServerError, exPublic, "Only private parent image templates can be exported.")
 		}
@@ -601,10 +613,12 @@ func (c *Cloud) slTemplateCopyToIcos(call *slCall) (any, error) {
 		if len(children) == 0 {
 			return nil, slErr(http.StatusInternalServerError, exPublic, "Image template %d has no image to export.", t.ID)
 		}
+		source = t.URI
 		tx := c.slNewTransaction("Image Export", []string{"CLOUD_IMAGE_EXPORT_COPY", "CLOUD_IMAGE_EXPORT_COMPLETE"}, slExportDuration)
 		ch := children[0]
 		ch.Transaction = tx
 		c.slAfter(tx.Duration, func() {
+			c.slExportObject(source, bucket, object)
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			if ch.Transaction == tx {
@@ -613,4 +627,19 @@ func (c *Cloud) slTemplateCopyToIcos(call *slCall) (any, error) {
 		})
 		return true, nil
 	})
+	return res, err
+}
+
+// slExportObject writes an exported image to COS.
+func (c *Cloud) slExportObject(source, bucket, object string) {
+	var data []byte
+	if m := slCOSURIPattern.FindStringSubmatch(source); m != nil {
+		if r, size, _, err := c.cosObject(m[2], m[3]); err == nil && size <= 1<<30 {
+			data = make([]byte, size)
+			if n, _ := r.ReadAt(data, 0); int64(n) < size {
+				data = nil // unreadable: export an empty object rather than a torn one
+			}
+		}
+	}
+	_ = c.PutObject(bucket, object, data) // the bucket was checked when the export started
 }

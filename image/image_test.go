@@ -1,6 +1,7 @@
 package image_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -190,6 +191,13 @@ func TestUnencryptedImportExportDelete(t *testing.T) {
 	}
 	if _, err := f.images.Wait(ctx, tmpl.ID, fast...); err != nil {
 		t.Fatal(err)
+	}
+	src, _ := f.cloud.Object(bucket, "plain.img")
+	if exported, err := f.cloud.Object(bucket, "export.vhd"); err != nil || !bytes.Equal(exported, src) {
+		t.Fatalf("exported object: %d bytes, %v; want the %d source bytes", len(exported), err, len(src))
+	}
+	if err := f.images.Export(ctx, tmpl.ID, image.ExportRequest{URI: "cos://us-south/no-such-bucket/x.vhd", IBMAPIKey: f.cloud.APIKey}); err == nil {
+		t.Fatal("export to a missing bucket accepted")
 	}
 	if err := f.images.Delete(ctx, tmpl.ID); err != nil {
 		t.Fatal(err)
