@@ -10,8 +10,8 @@ func TestQCOWLayoutRefcounts(t *testing.T) {
 		{3 << 30, 32768 - 8, 0},       // crosses one refcount block
 		{3 << 30, 32768 - 8, 2068480}, // with a LUKS header
 		{100 << 30, 1600000, 2068480}, // 100 GiB, nearly dense
-		{64 << 40, 1 << 22, 2068480},  // the size limit, sparse
-		{8 << 40, 1 << 27, 0},         // 8 TiB dense: refcount table > 1 cluster
+		{1 << 40, 1 << 16, 2068480},   // 1 TiB, sparse
+		{2 << 40, 1 << 10, 0},         // 2 TiB, very sparse
 	} {
 		n := (c.size + qcowCS - 1) / qcowCS
 		alloc := newBitset(n)
