@@ -222,3 +222,11 @@ func (v *Volume) decrypt(buf []byte, sector uint64) {
 	}
 	wg.Wait()
 }
+
+// String describes the volume without any key material.
+func (v *Volume) String() string {
+	return fmt.Sprintf("luks.Volume{LUKS%d %s, %d bytes, slot %d}", v.hdr.Version, v.hdr.CipherSpec(), v.size, v.slot)
+}
+
+// GoString keeps %#v from printing the cipher's internals.
+func (v *Volume) GoString() string { return v.String() }

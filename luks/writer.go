@@ -1,6 +1,7 @@
 package luks
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/e2eimage/e2e/internal/sector"
@@ -104,3 +105,11 @@ func (w *Writer) Close() error {
 // Written returns the payload bytes accepted so far, counting whole
 // sectors only; after Close it includes the zero padding.
 func (w *Writer) Written() int64 { return int64(w.sw.Units()) * w.unit }
+
+// String describes the writer without any key material.
+func (w *Writer) String() string {
+	return fmt.Sprintf("luks.Writer{%d-byte sectors, %d bytes written}", w.unit, w.Written())
+}
+
+// GoString keeps %#v from printing the cipher's internals.
+func (w *Writer) GoString() string { return w.String() }
