@@ -213,6 +213,7 @@ func TestTheirsFromCryptsetup(t *testing.T) {
 		{"luks1-essiv-sha1", "luks1", "aes-cbc-essiv:sha256", 512, append([]string{"--key-size", "256", "--hash", "sha1"}, pb...)},
 		{"luks1-xts-plain-sha512", "luks1", "aes-xts-plain", 512, append([]string{"--hash", "sha512"}, pb...)},
 		{"luks1-cbc-plain64", "luks1", "aes-cbc-plain64", 512, append([]string{"--key-size", "128"}, pb...)},
+		{"luks1-ripemd160", "luks1", "aes-xts-plain64", 512, append([]string{"--hash", "ripemd160"}, pb...)},
 		{"luks2-pbkdf2", "luks2", "aes-xts-plain64", 512, pb},
 		{"luks2-pbkdf2-4096", "luks2", "aes-xts-plain64", 4096, pb},
 		{"luks2-argon2id", "luks2", "aes-xts-plain64", 512, ar},

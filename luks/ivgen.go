@@ -6,9 +6,11 @@ import (
 	"encoding/binary"
 	"strings"
 
-	"golang.org/x/crypto/twofish"
 	"golang.org/x/crypto/xts"
 )
+
+// Only AES is offered: cryptsetup's other ciphers (serpent, twofish) need
+// the kernel and were never defaults, so they are reported as unsupported.
 
 // sectorCipher encrypts whole data units. Unit i of a call uses the IV
 // sector number first+i*step: LUKS2 with 4096-byte sectors still counts IVs
@@ -28,8 +30,6 @@ func newSectorCipher(name, mode string, key []byte) (sectorCipher, error) {
 	switch name {
 	case "aes":
 		newBlock = aes.NewCipher
-	case "twofish":
-		newBlock = func(k []byte) (cipher.Block, error) { return twofish.NewCipher(k) }
 	default:
 		return nil, unsupported("cipher " + spec)
 	}

@@ -13,7 +13,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/pbkdf2"
-	"golang.org/x/crypto/ripemd160" //nolint:staticcheck // old LUKS1 images use it
+	//lint:ignore SA1019 cryptsetup accepts ripemd160 hash specs and old images use them
+	"golang.org/x/crypto/ripemd160"
 )
 
 // Key-derivation limits and defaults, as cryptsetup 2.6 sets them.
