@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -287,6 +288,30 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	// A refused token is fetched again once; the call then goes through.
+	calls := 0
+	refreshing, err := image.NewClient(image.Config{Endpoint: f.cloud.SoftLayerURL, Token: func(context.Context) (string, error) {
+		calls++
+		if calls == 1 {
+			return "Bearer a.b.c", nil
+		}
+		return f.cloud.NewToken(), nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := refreshing.List(ctx, ""); err != nil || calls != 2 {
+		t.Errorf("token refresh: %v after %d token calls", err, calls)
+	}
+	failing, err := image.NewClient(image.Config{Endpoint: f.cloud.SoftLayerURL, Token: func(context.Context) (string, error) {
+		return "", errors.New("iam down")
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := failing.List(ctx, ""); !errors.Is(err, image.ErrUnauthorized) || !strings.Contains(err.Error(), "iam down") {
+		t.Errorf("failing token source: %v", err)
+	}
 	bad := map[string]image.Config{
 		"wrong key":      {APIKey: "wrong"},
 		"wrong username": {Username: "someone", ClassicAPIKey: f.cloud.APIKey},
@@ -364,5 +389,18 @@ func TestImportEncrypted(t *testing.T) {
 	}
 	if !ok {
 		t.Fatal("no successful audit-log.vsi-image-template.create event")
+	}
+}
+
+func TestSecretsNotPrinted(t *testing.T) {
+	cfg := image.Config{APIKey: "sekrit-api-key", Username: "u", ClassicAPIKey: "sekrit-classic"}
+	req := image.ImportRequest{Name: "n", IBMAPIKey: "sekrit-api-key", HMACSecretAccessKey: "sekrit-hmac"}
+	exp := image.ExportRequest{URI: "cos://us-south/b/o", IBMAPIKey: "sekrit-api-key"}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{cfg, &cfg, req, &req, exp} {
+			if s := fmt.Sprintf(format, v); strings.Contains(s, "sekrit") {
+				t.Errorf("%s prints a secret: %s", format, s)
+			}
+		}
 	}
 }

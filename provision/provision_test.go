@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -340,5 +341,14 @@ func TestWaitThroughFaults(t *testing.T) {
 	}
 	if _, err := f.vs.Wait(ctx2, srv2.ID, provision.WithPollInterval(time.Second)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Wait with a short deadline: %v", err)
+	}
+}
+
+func TestConfigNotPrinted(t *testing.T) {
+	cfg := provision.Config{APIKey: "sekrit-api-key", ClassicAPIKey: "sekrit-classic"}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		if s := fmt.Sprintf(format, cfg); strings.Contains(s, "sekrit") {
+			t.Errorf("%s prints a secret: %s", format, s)
+		}
 	}
 }

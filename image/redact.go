@@ -1,0 +1,35 @@
+package image
+
+import (
+	"fmt"
+
+	"github.com/e2eimage/e2e/internal/slsession"
+)
+
+// String describes the configuration without its credentials, so %v, %+v
+// and %#v never print a key.
+func (c Config) String() string {
+	return fmt.Sprintf("image.Config{Endpoint:%q APIKey:%q Username:%q ClassicAPIKey:%q Token:%t Timeout:%v Retries:%d RetryWait:%v}",
+		c.Endpoint, slsession.Redact(c.APIKey), c.Username, slsession.Redact(c.ClassicAPIKey), c.Token != nil, c.Timeout, c.Retries, c.RetryWait)
+}
+
+// GoString is String, for %#v.
+func (c Config) GoString() string { return c.String() }
+
+// String describes the request without its credentials.
+func (r ImportRequest) String() string {
+	return fmt.Sprintf("image.ImportRequest{Name:%q OSReferenceCode:%q URI:%q IBMAPIKey:%q HMACAccessKeyID:%q HMACSecretAccessKey:%q RootKeyCRN:%q Format:%q CloudInit:%t BYOL:%t BootMode:%q Size:%d}",
+		r.Name, r.OSReferenceCode, r.URI, slsession.Redact(r.IBMAPIKey), r.HMACAccessKeyID, slsession.Redact(r.HMACSecretAccessKey),
+		r.RootKeyCRN, r.Format, r.CloudInit, r.BYOL, r.BootMode, r.Size)
+}
+
+// GoString is String, for %#v.
+func (r ImportRequest) GoString() string { return r.String() }
+
+// String describes the request without its credentials.
+func (r ExportRequest) String() string {
+	return fmt.Sprintf("image.ExportRequest{URI:%q IBMAPIKey:%q}", r.URI, slsession.Redact(r.IBMAPIKey))
+}
+
+// GoString is String, for %#v.
+func (r ExportRequest) GoString() string { return r.String() }

@@ -1,0 +1,17 @@
+package provision
+
+import (
+	"fmt"
+
+	"github.com/e2eimage/e2e/internal/slsession"
+)
+
+// String describes the configuration without its credentials, so %v, %+v
+// and %#v never print a key.
+func (c Config) String() string {
+	return fmt.Sprintf("provision.Config{Endpoint:%q APIKey:%q Username:%q ClassicAPIKey:%q Token:%t Timeout:%v Retries:%d RetryWait:%v FindTimeout:%v}",
+		c.Endpoint, slsession.Redact(c.APIKey), c.Username, slsession.Redact(c.ClassicAPIKey), c.Token != nil, c.Timeout, c.Retries, c.RetryWait, c.FindTimeout)
+}
+
+// GoString is String, for %#v.
+func (c Config) GoString() string { return c.String() }
