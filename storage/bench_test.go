@@ -121,7 +121,7 @@ func BenchmarkUploadVersityGW(b *testing.B) {
 				b.Fatalf("stored %d bytes, want %d", res.Size, size)
 			}
 		}
-		b.ReportMetric((cpuTime() - cpu0).Seconds()/float64(b.N), "client-cpu-s/op")
+		b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "client-cpu-s/op")
 		b.ReportMetric(peakRSS(), "peak-RSS-MiB")
 	})
 
@@ -151,7 +151,7 @@ func BenchmarkUploadVersityGW(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric((cpuTime() - cpu0).Seconds()/float64(b.N), "client-cpu-s/op")
+		b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "client-cpu-s/op")
 		b.ReportMetric(peakRSS(), "peak-RSS-MiB")
 	})
 }
