@@ -2,9 +2,10 @@ package image
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/e2eimage/e2e/internal/slsession"
 )
 
 // WaitOption configures Wait.
@@ -92,48 +93,30 @@ func (c *Client) Wait(ctx context.Context, templateID int, opts ...WaitOption) (
 		return nil, err
 	}
 	start := time.Now()
-	interval := o.interval
-	failures := 0
-	for {
+	var last *Template
+	var failed error
+	p := slsession.Poller{Interval: o.interval, MaxInterval: o.maxInterval, MaxFailures: o.maxFailures}
+	err = p.Run(ctx, fmt.Sprintf("image: wait for template %d", templateID), func() (bool, bool, error) {
 		t, err := c.Get(ctx, templateID)
-		switch {
-		case err == nil:
-			failures = 0
-			if o.progress != nil {
-				o.progress(Progress{TemplateID: templateID, Status: t.Status, Transaction: t.Transaction, Elapsed: time.Since(start)})
-			}
-			if t.Failed() {
-				msg := t.Status.Description
-				if msg == "" {
-					msg = t.Status.Name
-				}
-				return t, &ImportError{TemplateID: templateID, Status: t.Status.KeyName, Message: msg}
-			}
-			if t.Active() {
-				return t, nil
-			}
-		case ctx.Err() != nil:
-			return nil, fmt.Errorf("image: wait for template %d: %w", templateID, ctx.Err())
-		case temporary(err):
-			failures++
-			if failures >= o.maxFailures {
-				return nil, fmt.Errorf("image: wait for template %d: %d polls in a row failed, last: %w", templateID, failures, err)
-			}
-		default:
-			return nil, fmt.Errorf("image: wait for template %d: %w", templateID, err)
+		if err != nil {
+			return false, false, err
 		}
-		timer := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, fmt.Errorf("image: wait for template %d: %w", templateID, ctx.Err())
-		case <-timer.C:
+		last = t
+		if o.progress != nil {
+			o.progress(Progress{TemplateID: templateID, Status: t.Status, Transaction: t.Transaction, Elapsed: time.Since(start)})
 		}
-		interval = min(interval*3/2, o.maxInterval)
+		if t.Failed() {
+			msg := t.Status.Description
+			if msg == "" {
+				msg = t.Status.Name
+			}
+			failed = &ImportError{TemplateID: templateID, Status: t.Status.KeyName, Message: msg}
+			return true, false, nil
+		}
+		return t.Active(), false, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-}
-
-func temporary(err error) bool {
-	var ae *APIError
-	return errors.As(err, &ae) && ae.Temporary()
+	return last, failed
 }

@@ -2,9 +2,10 @@ package provision
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/e2eimage/e2e/internal/slsession"
 )
 
 // WaitOption configures Wait.
@@ -81,50 +82,29 @@ func (c *Client) Wait(ctx context.Context, id int, opts ...WaitOption) (*Server,
 			return nil, err
 		}
 	}
-	o.maxInterval = max(o.maxInterval, o.interval)
 	start := time.Now()
-	interval := o.interval
-	failures, readyInARow := 0, 0
-	for {
+	var last *Server
+	readyInARow := 0
+	p := slsession.Poller{Interval: o.interval, MaxInterval: o.maxInterval, MaxFailures: o.maxFailures}
+	err := p.Run(ctx, fmt.Sprintf("provision: wait for server %d", id), func() (bool, bool, error) {
 		srv, err := c.Get(ctx, id)
-		switch {
-		case err == nil:
-			failures = 0
-			if o.progress != nil {
-				o.progress(Progress{ServerID: id, Transaction: srv.Transaction, PowerState: srv.PowerState,
-					Provisioned: !srv.ProvisionDate.IsZero(), Elapsed: time.Since(start)})
-			}
-			if srv.Ready() {
-				readyInARow++
-				if readyInARow == 2 {
-					return srv, nil
-				}
-				interval = o.interval // confirm soon
-			} else {
-				readyInARow = 0
-			}
-		case ctx.Err() != nil:
-			return nil, fmt.Errorf("provision: wait for server %d: %w", id, ctx.Err())
-		case temporary(err):
-			failures++
-			if failures >= o.maxFailures {
-				return nil, fmt.Errorf("provision: wait for server %d: %d polls in a row failed, last: %w", id, failures, err)
-			}
-		default:
-			return nil, fmt.Errorf("provision: wait for server %d: %w", id, err)
+		if err != nil {
+			return false, false, err
 		}
-		t := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("provision: wait for server %d: %w", id, ctx.Err())
-		case <-t.C:
+		last = srv
+		if o.progress != nil {
+			o.progress(Progress{ServerID: id, Transaction: srv.Transaction, PowerState: srv.PowerState,
+				Provisioned: !srv.ProvisionDate.IsZero(), Elapsed: time.Since(start)})
 		}
-		interval = min(interval*3/2, o.maxInterval)
+		if !srv.Ready() {
+			readyInARow = 0
+			return false, false, nil
+		}
+		readyInARow++
+		return readyInARow == 2, true, nil // confirm soon
+	})
+	if err != nil {
+		return nil, err
 	}
-}
-
-func temporary(err error) bool {
-	var ae *APIError
-	return errors.As(err, &ae) && ae.Temporary()
+	return last, nil
 }
