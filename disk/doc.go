@@ -30,6 +30,10 @@
 // encrypted with aes-xts-plain64 tweaked by the host file offset, zero
 // clusters left out and exact refcounts.
 //
+// Both leave all-zero blocks or clusters out, as vhd-util and qemu-img do:
+// which regions of the disk are empty is visible in the tables, the
+// content of the others is not.
+//
 // Convert writes the plain formats (raw, fixed and dynamic VHD, qcow2).
 //
 // # Why two passes
