@@ -23,6 +23,10 @@ type qcowImpl struct {
 	mu    sync.Mutex
 	cache map[uint64]*list.Element // L2 offset -> element holding *l2Table
 	lru   list.List
+	// last inflated cluster, so small sequential reads of a compressed
+	// image inflate each cluster once (guarded by mu)
+	zIdx  int64
+	zData []byte
 }
 
 type l2Table struct {
@@ -40,7 +44,7 @@ func (q *qcowInfo) open(r io.ReaderAt, c sectorCipher) (Disk, error) {
 }
 
 func newQCOWImpl(r io.ReaderAt, q *qcowInfo, c sectorCipher, f Format) *qcowImpl {
-	return &qcowImpl{r: r, q: q, c: c, format: f, cache: make(map[uint64]*list.Element)}
+	return &qcowImpl{r: r, q: q, c: c, format: f, cache: make(map[uint64]*list.Element), zIdx: -1}
 }
 
 // l2 returns the L2 table at off, reading it through a small LRU cache.
@@ -137,6 +141,13 @@ func (d *qcowImpl) readCluster(p []byte, e uint64, idx, in int64) error {
 
 // readCompressed inflates a raw-deflate cluster (QEMU's zlib type).
 func (d *qcowImpl) readCompressed(p []byte, e uint64, idx, in int64) error {
+	d.mu.Lock()
+	if d.zIdx == idx {
+		copy(p, d.zData[in:])
+		d.mu.Unlock()
+		return nil
+	}
+	d.mu.Unlock()
 	cs := d.q.clusterSize
 	x := 62 - (d.q.clusterBits - 8)
 	host := int64(e & (1<<x - 1))
@@ -159,6 +170,9 @@ func (d *qcowImpl) readCompressed(p []byte, e uint64, idx, in int64) error {
 		return corrupt(d.format, "compressed cluster", host, "cluster %d does not inflate to %d bytes: %v", idx, cs, err)
 	}
 	copy(p, out[in:])
+	d.mu.Lock()
+	d.zIdx, d.zData = idx, out
+	d.mu.Unlock()
 	return nil
 }
 
