@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/e2eimage/e2e/disk"
 	"github.com/e2eimage/e2e/luks"
 )
 
@@ -27,10 +28,12 @@ type imageOpener struct {
 // matches decides.
 var imageOpeners = []imageOpener{
 	{format: "LUKS", detect: hasMagic(0, []byte("LUKS\xba\xbe")), open: openLUKSImage},
+	// A dynamic VHD starts with a copy of its footer.
+	{format: "EncryptedVHD", detect: hasMagic(0, []byte("conectix")), open: openEncryptedVHD},
 }
 
 // errUnknownImageFormat means no opener recognised the object.
-var errUnknownImageFormat = errors.New("the object is not an encrypted image in a format the import accepts (LUKS)")
+var errUnknownImageFormat = errors.New("the object is not an encrypted image in a format the import accepts (LUKS, encrypted VHD)")
 
 // hasMagic matches bytes at a fixed offset.
 func hasMagic(off int64, magic []byte) func(io.ReaderAt, int64) bool {
@@ -82,4 +85,15 @@ func openLUKSImage(r io.ReaderAt, size int64, dek []byte) error {
 		return err
 	}
 	return v.Close()
+}
+
+// openEncryptedVHD opens a blktap encrypted VHD whose XTS key is the raw
+// DEK (IBM's classic flow since 2019); the key hash in the batmap header
+// must match before any data is read.
+func openEncryptedVHD(r io.ReaderAt, size int64, dek []byte) error {
+	d, err := disk.OpenEncryptedVHD(r, size, dek)
+	if err != nil {
+		return err
+	}
+	return d.Close()
 }

@@ -12,6 +12,7 @@ import (
 	kp "github.com/IBM/keyprotect-go-client"
 	"github.com/IBM/platform-services-go-sdk/iampolicymanagementv1"
 
+	"github.com/e2eimage/e2e/disk"
 	"github.com/e2eimage/e2e/e2etest"
 	"github.com/e2eimage/e2e/image"
 	"github.com/e2eimage/e2e/luks"
@@ -126,6 +127,23 @@ func luksImage(t *testing.T, passphrase []byte) []byte {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// encryptedVHD is a small dynamic VHD encrypted the blktap way with key.
+func encryptedVHD(t *testing.T, key []byte) []byte {
+	t.Helper()
+	raw := make([]byte, 4<<20)
+	_, _ = rand.Read(raw[:64<<10])
+	src, err := disk.Open(bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var buf bytes.Buffer
+	if _, err := disk.WriteEncryptedVHD(context.Background(), &buf, src, key); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

@@ -404,3 +404,26 @@ func TestSecretsNotPrinted(t *testing.T) {
 		}
 	}
 }
+
+// TestImportEncryptedVHD: a blktap encrypted VHD whose XTS key is the raw
+// DEK imports; one encrypted under another key fails with IBM's message.
+func TestImportEncryptedVHD(t *testing.T) {
+	f := newFixture(t)
+	f.authorize(t)
+	ctx := context.Background()
+	req := f.request(f.put(t, "ubuntu.vhd-0.vhd", encryptedVHD(t, f.dek)))
+	req.Format = image.EncryptedVHD
+	tmpl, err := f.images.ImportEncrypted(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.images.Wait(ctx, tmpl.ID, fast...); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.cloud.Templates(); len(got) != 1 || got[0].Format != "EncryptedVHD" {
+		t.Fatalf("cloud templates = %+v", got)
+	}
+	req = f.request(f.put(t, "other.vhd-0.vhd", encryptedVHD(t, randomBytes(t, 32))))
+	req.Format = image.EncryptedVHD
+	importFails(t, f, req, "wrong key")
+}
