@@ -22,7 +22,7 @@ func Example() {
 	if err := cloud.CreateBucket("images", ""); err != nil {
 		log.Fatal(err)
 	}
-	if err := cloud.PutObject("images", "debian.img", make([]byte, 1<<20)); err != nil {
+	if err := cloud.PutObject("images", "debian.vhd", make([]byte, 1<<20)); err != nil {
 		log.Fatal(err)
 	}
 
@@ -33,7 +33,7 @@ func Example() {
 	ctx := context.Background()
 	tmpl, err := c.Import(ctx, image.ImportRequest{
 		Name: "debian", OSReferenceCode: "DEBIAN_12_64", CloudInit: true,
-		URI: "cos://us-south/images/debian.img", IBMAPIKey: cloud.APIKey,
+		URI: "cos://us-south/images/debian.vhd", IBMAPIKey: cloud.APIKey,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -60,7 +60,7 @@ func ExampleImportError() {
 	ctx := context.Background()
 	tmpl, err := c.Import(ctx, image.ImportRequest{
 		Name: "missing", OSReferenceCode: "DEBIAN_12_64",
-		URI: "cos://us-south/no-such-bucket/disk.img", IBMAPIKey: cloud.APIKey,
+		URI: "cos://us-south/no-such-bucket/disk.vhd", IBMAPIKey: cloud.APIKey,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -76,7 +76,7 @@ func ExampleImportError() {
 func ExampleParseCOSURI() {
 	u, err := image.ParseCOSURI("cos://us-south/images/ubuntu.vhd-0.vhd")
 	fmt.Println(u.Region, u.Bucket, u.Object, err)
-	_, err = image.ParseCOSURI("s3://us-south/images/ubuntu.img")
+	_, err = image.ParseCOSURI("s3://us-south/images/ubuntu.vhd")
 	fmt.Println(errors.Is(err, image.ErrInvalidRequest))
 	// Output:
 	// us-south images ubuntu.vhd-0.vhd <nil>

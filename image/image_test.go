@@ -150,6 +150,11 @@ func TestImportValidation(t *testing.T) {
 	if _, err := f.images.Import(context.Background(), good); !errors.Is(err, image.ErrInvalidRequest) {
 		t.Errorf("Import with a root key: got %v, want ErrInvalidRequest", err)
 	}
+	plain := image.ImportRequest{Name: "p", OSReferenceCode: "DEBIAN_12_64", URI: "cos://us-south/images/disk.img", IBMAPIKey: "k"}
+	var ve *image.ValidationError
+	if _, err := f.images.Import(context.Background(), plain); !errors.As(err, &ve) || ve.Field != "URI" {
+		t.Errorf("Import of a .img object: got %v, want a ValidationError on URI", err)
+	}
 	if n := len(f.cloud.Templates()); n != 0 {
 		t.Fatalf("invalid requests reached the API: %d templates", n)
 	}
@@ -160,7 +165,7 @@ func TestImportValidation(t *testing.T) {
 func TestUnencryptedImportExportDelete(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	uri := f.put(t, "plain.img", randomBytes(t, 4096))
+	uri := f.put(t, "plain.vhd", randomBytes(t, 4096))
 	var seen []image.Progress
 	tmpl, err := f.images.Import(ctx, image.ImportRequest{Name: "plain", OSReferenceCode: "DEBIAN_12_64", URI: uri,
 		HMACAccessKeyID: f.cloud.HMACAccessKeyID, HMACSecretAccessKey: f.cloud.HMACSecretAccessKey})
@@ -193,7 +198,7 @@ func TestUnencryptedImportExportDelete(t *testing.T) {
 	if _, err := f.images.Wait(ctx, tmpl.ID, fast...); err != nil {
 		t.Fatal(err)
 	}
-	src, _ := f.cloud.Object(bucket, "plain.img")
+	src, _ := f.cloud.Object(bucket, "plain.vhd")
 	if exported, err := f.cloud.Object(bucket, "export.vhd"); err != nil || !bytes.Equal(exported, src) {
 		t.Fatalf("exported object: %d bytes, %v; want the %d source bytes", len(exported), err, len(src))
 	}
@@ -215,7 +220,7 @@ func TestWaitSurvivesTransportErrorsAndRateLimits(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	tmpl, err := f.images.Import(ctx, image.ImportRequest{Name: "plain", OSReferenceCode: "DEBIAN_12_64",
-		URI: f.put(t, "plain.img", randomBytes(t, 4096)), IBMAPIKey: f.cloud.APIKey})
+		URI: f.put(t, "plain.vhd", randomBytes(t, 4096)), IBMAPIKey: f.cloud.APIKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +251,7 @@ func TestImportIsNotRetried(t *testing.T) {
 	f.cloud.InjectFault(e2etest.ServiceSoftLayer, "SoftLayer_Virtual_Guest_Block_Device_Template_Group::createFromIcos",
 		e2etest.Fault{Status: http.StatusTooManyRequests})
 	_, err := f.images.Import(context.Background(), image.ImportRequest{Name: "plain", OSReferenceCode: "DEBIAN_12_64",
-		URI: f.put(t, "plain.img", randomBytes(t, 4096)), IBMAPIKey: f.cloud.APIKey})
+		URI: f.put(t, "plain.vhd", randomBytes(t, 4096)), IBMAPIKey: f.cloud.APIKey})
 	if !errors.Is(err, image.ErrRateLimited) {
 		t.Fatalf("got %v, want ErrRateLimited", err)
 	}
@@ -258,7 +263,7 @@ func TestImportIsNotRetried(t *testing.T) {
 func TestWaitCancelStopsWaitingNotImport(t *testing.T) {
 	f := newFixture(t)
 	tmpl, err := f.images.Import(context.Background(), image.ImportRequest{Name: "plain", OSReferenceCode: "DEBIAN_12_64",
-		URI: f.put(t, "plain.img", randomBytes(t, 4096)), IBMAPIKey: f.cloud.APIKey})
+		URI: f.put(t, "plain.vhd", randomBytes(t, 4096)), IBMAPIKey: f.cloud.APIKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +357,7 @@ func TestErrorIn200(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Import(context.Background(), image.ImportRequest{Name: "x", OSReferenceCode: "UBUNTU_22_64", URI: "cos://us-south/images/x.img", IBMAPIKey: "k"})
+	_, err = c.Import(context.Background(), image.ImportRequest{Name: "x", OSReferenceCode: "UBUNTU_22_64", URI: "cos://us-south/images/x.vhd", IBMAPIKey: "k"})
 	var ae *image.APIError
 	if !errors.As(err, &ae) || ae.Exception != "SoftLayer_Exception_Public" || !strings.Contains(ae.Message, "could not be imported") {
 		t.Fatalf("got %v, want the exception in the 200 body", err)
@@ -366,7 +371,7 @@ func TestImportEncrypted(t *testing.T) {
 	f := newFixture(t)
 	f.authorize(t)
 	ctx := context.Background()
-	req := f.request(f.put(t, "ubuntu.img", luksImage(t, f.dekB64)))
+	req := f.request(f.put(t, "ubuntu.vhd", luksImage(t, f.dekB64)))
 	req.Note = "LUKS, passphrase from Key Protect"
 	tmpl, err := f.images.ImportEncrypted(ctx, req)
 	if err != nil {

@@ -141,6 +141,9 @@ func (r *ImportRequest) validate(encrypted bool) (COSURI, error) {
 		if r.RootKeyCRN != "" || r.WrappedDEK != "" {
 			return COSURI{}, invalid("RootKeyCRN", "is set: use ImportEncrypted for an encrypted image")
 		}
+		if lower := strings.ToLower(u.Object); !strings.HasSuffix(lower, ".vhd") && !strings.HasSuffix(lower, ".iso") {
+			return COSURI{}, invalid("URI", "object %q must be a .vhd or .iso file for an unencrypted import", u.Object)
+		}
 		return u, nil
 	}
 	switch r.Format {
@@ -194,8 +197,8 @@ func (c *Client) ImportEncrypted(ctx context.Context, req ImportRequest) (*Templ
 	return c.create(ctx, "createFromIcos", cfg)
 }
 
-// Import validates req and starts importing an unencrypted image from COS
-// (createFromIcos). The returned template is pending: Wait for it.
+// Import validates req and starts importing an unencrypted VHD or ISO
+// image from COS (createFromIcos). The returned template is pending: Wait for it.
 func (c *Client) Import(ctx context.Context, req ImportRequest) (*Template, error) {
 	if _, err := req.validate(false); err != nil {
 		return nil, err

@@ -25,7 +25,7 @@ func Example() {
 	if err := cloud.CreateBucket("images", ""); err != nil {
 		log.Fatal(err)
 	}
-	if err := cloud.PutObject("images", "ubuntu.img", make([]byte, 1<<20)); err != nil {
+	if err := cloud.PutObject("images", "ubuntu.vhd", make([]byte, 1<<20)); err != nil {
 		log.Fatal(err)
 	}
 	images, err := image.NewClient(image.Config{Endpoint: cloud.SoftLayerURL, APIKey: cloud.APIKey})
@@ -33,7 +33,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	tmpl, err := images.Import(ctx, image.ImportRequest{Name: "ubuntu", OSReferenceCode: "UBUNTU_22_64",
-		URI: "cos://us-south/images/ubuntu.img", IBMAPIKey: cloud.APIKey})
+		URI: "cos://us-south/images/ubuntu.vhd", IBMAPIKey: cloud.APIKey})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -224,7 +224,9 @@ func deref[T any](p *T) T {
 // once — never retried, since a retry can buy twice — then finds the new
 // server and tags it with o's idempotency tag. If placeOrder's answer is
 // lost, it looks for the server; if it is not there yet the error wraps
-// ErrOutcomeUnknown and rerunning Order is safe.
+// ErrOutcomeUnknown and rerunning Order is safe. Reruns are sequential:
+// two concurrent Orders of the same server can both find nothing and buy
+// twice.
 func (c *Client) Order(ctx context.Context, o Order) (*Server, error) {
 	if err := o.validate(); err != nil {
 		return nil, err

@@ -50,12 +50,12 @@ func newFixture(t *testing.T, cfg ...provision.Config) *fixture {
 	}
 	data := make([]byte, 4096)
 	_, _ = rand.Read(data)
-	if err := cloud.PutObject("images", "plain.img", data); err != nil {
+	if err := cloud.PutObject("images", "plain.vhd", data); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	tmpl, err := images.Import(ctx, image.ImportRequest{Name: "base", OSReferenceCode: "UBUNTU_22_64",
-		URI: "cos://" + cloud.Region + "/images/plain.img", IBMAPIKey: cloud.APIKey})
+		URI: "cos://" + cloud.Region + "/images/plain.vhd", IBMAPIKey: cloud.APIKey})
 	if err != nil {
 		t.Fatal(err)
 	}
