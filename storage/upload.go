@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/IBM/ibm-cos-sdk-go/aws"
@@ -65,130 +64,6 @@ func (p Progress) Rate() float64 {
 	return float64(p.Bytes) / p.Elapsed.Seconds()
 }
 
-// UploadOption configures Upload and NewObjectWriter.
-type UploadOption func(*uploadOptions) error
-
-type uploadOptions struct {
-	partSize    int64
-	sizeHint    int64
-	concurrency int
-	progress    func(Progress)
-	contentType string
-	md5         bool
-	resumeID    string
-	keepParts   bool
-}
-
-// WithPartSize sets the size of each part, between MinPartSize and
-// MaxPartSize. At most Concurrency+1 part buffers are in memory at once.
-// The default is DefaultPartSize, or larger when WithSizeHint needs it.
-func WithPartSize(n int64) UploadOption {
-	return func(o *uploadOptions) error {
-		if n < MinPartSize || n > MaxPartSize {
-			return fmt.Errorf("%w: part size %d outside [%d, %d]", ErrInvalidOption, n, MinPartSize, MaxPartSize)
-		}
-		o.partSize = n
-		return nil
-	}
-}
-
-// WithSizeHint tells the expected object size, so that the default part
-// size grows to fit it in MaxParts parts. The default is unknown.
-func WithSizeHint(n int64) UploadOption {
-	return func(o *uploadOptions) error {
-		if n < 0 || n > MaxParts*MaxPartSize {
-			return fmt.Errorf("%w: size hint %d outside [0, %d]", ErrInvalidOption, n, int64(MaxParts)*MaxPartSize)
-		}
-		o.sizeHint = n
-		return nil
-	}
-}
-
-// WithConcurrency sets how many parts are uploaded at once, 1 to 64.
-// The default is DefaultConcurrency.
-func WithConcurrency(n int) UploadOption {
-	return func(o *uploadOptions) error {
-		if n < 1 || n > 64 {
-			return fmt.Errorf("%w: concurrency %d outside [1, 64]", ErrInvalidOption, n)
-		}
-		o.concurrency = n
-		return nil
-	}
-}
-
-// WithProgress calls fn after each stored part. Calls are serialised; a
-// slow fn delays the upload. The default is no callback.
-func WithProgress(fn func(Progress)) UploadOption {
-	return func(o *uploadOptions) error {
-		o.progress = fn
-		return nil
-	}
-}
-
-// WithContentType sets the object's Content-Type. The default is
-// "application/octet-stream".
-func WithContentType(t string) UploadOption {
-	return func(o *uploadOptions) error {
-		o.contentType = t
-		return nil
-	}
-}
-
-// WithMD5 also computes the MD5 of the whole object (UploadResult.MD5),
-// for tools that check images by MD5. It costs as much CPU as the upload's
-// own per-part MD5s, which is why the default computes only the SHA-256.
-func WithMD5() UploadOption {
-	return func(o *uploadOptions) error {
-		o.md5 = true
-		return nil
-	}
-}
-
-// WithResume continues the multipart upload uploadID (from an earlier
-// UploadError or Progress) instead of starting one: the caller supplies the
-// same stream again from its start, and parts the server already holds with
-// the same size and MD5 are hashed but not sent again. The stream must be
-// deterministic (an encryption with the same key is). The default starts a
-// new upload.
-func WithResume(uploadID string) UploadOption {
-	return func(o *uploadOptions) error {
-		if uploadID == "" {
-			return fmt.Errorf("%w: empty upload ID to resume", ErrInvalidOption)
-		}
-		o.resumeID = uploadID
-		return nil
-	}
-}
-
-// WithKeepPartsOnError leaves a failed multipart upload in place for a later
-// WithResume instead of aborting it; UploadError.UploadID names it, and
-// AbortUpload or a bucket lifecycle rule must clean it up eventually. The
-// default aborts, so nothing is left behind.
-func WithKeepPartsOnError() UploadOption {
-	return func(o *uploadOptions) error {
-		o.keepParts = true
-		return nil
-	}
-}
-
-func newUploadOptions(opts []UploadOption) (uploadOptions, error) {
-	o := uploadOptions{concurrency: DefaultConcurrency, contentType: "application/octet-stream"}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return o, err
-		}
-	}
-	if o.partSize == 0 {
-		o.partSize = DefaultPartSize
-		if need := (o.sizeHint + MaxParts - 1) / MaxParts; need > o.partSize {
-			o.partSize = (need + 1<<20 - 1) &^ (1<<20 - 1) // whole MiB
-		}
-	} else if o.sizeHint > o.partSize*MaxParts {
-		return o, fmt.Errorf("%w: a %d-byte object does not fit in %d parts of %d bytes", ErrTooManyParts, o.sizeHint, MaxParts, o.partSize)
-	}
-	return o, nil
-}
-
 // Upload streams r into bucket/key and returns what it stored. Objects of
 // up to one part go up in a single PUT; larger ones as a multipart upload
 // of parts sent concurrently, so memory stays bounded by
@@ -197,7 +72,7 @@ func newUploadOptions(opts []UploadOption) (uploadOptions, error) {
 // sent with its Content-MD5, which the server checks.
 //
 // On any failure — r fails, a part is refused, ctx is cancelled — the
-// multipart upload is aborted once the parts in flight have finished, and
+// multipart upload is aborted once the parts in flight have stopped, and
 // the *UploadError says what happened and whether anything was left behind.
 // Reads from r are not interrupted by ctx; use a reader that honours it.
 func (c *Client) Upload(ctx context.Context, bucket, key string, r io.Reader, opts ...UploadOption) (*UploadResult, error) {
@@ -484,59 +359,4 @@ func (c *Client) abort(ctx context.Context, bucket, key, id string) error {
 		return nil
 	}
 	return err
-}
-
-// partBuf is a part in flight, released by both the hasher and its upload.
-type partBuf struct {
-	b    []byte
-	refs atomic.Int32
-}
-
-func (pb *partBuf) release(pool *partPool) {
-	if pb.refs.Add(-1) == 0 {
-		pool.put(pb.b)
-	}
-}
-
-// partPool hands out at most max part buffers, allocated on first use and
-// recycled, so an upload holds a bounded amount of memory.
-type partPool struct {
-	size  int64
-	free  chan []byte
-	mu    sync.Mutex
-	made  int
-	limit int
-}
-
-func newPartPool(size int64, limit int) *partPool {
-	return &partPool{size: size, free: make(chan []byte, limit), limit: limit}
-}
-
-// get returns a full-length buffer, waiting for one to be returned when
-// all are in use; it fails when ctx is done.
-func (p *partPool) get(ctx context.Context) ([]byte, error) {
-	select {
-	case b := <-p.free:
-		return b[:p.size], nil
-	default:
-	}
-	p.mu.Lock()
-	if p.made < p.limit {
-		p.made++
-		p.mu.Unlock()
-		return make([]byte, p.size), nil
-	}
-	p.mu.Unlock()
-	select {
-	case b := <-p.free:
-		return b[:p.size], nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (p *partPool) put(b []byte) {
-	if b != nil {
-		p.free <- b[:cap(b)]
-	}
 }
