@@ -61,7 +61,8 @@ func DecryptContext(ctx context.Context, dst io.Writer, src io.Reader, passphras
 		rerr = corrupt(fmt.Sprintf("payload ends %d bytes into a %d-byte sector", cr.n%int64(seg.sectorSize), seg.sectorSize))
 	}
 	if rerr != nil {
-		// Nothing partial may reach dst as if it were whole.
+		// Flush what was decrypted; the error tells the caller the output
+		// is incomplete (a torn last sector is flushed as garbage).
 		sw.Close()
 		return cw.n, rerr
 	}

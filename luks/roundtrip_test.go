@@ -195,3 +195,42 @@ func TestVolumeReadAtEdges(t *testing.T) {
 		t.Errorf("ReadAt after Close = %v, want ErrClosed", err)
 	}
 }
+
+// onlyReaderAt hides Size, so Open must probe the length with ReadAt.
+type onlyReaderAt struct{ r io.ReaderAt }
+
+func (o onlyReaderAt) ReadAt(p []byte, off int64) (int, error) { return o.r.ReadAt(p, off) }
+
+func TestOpenProbesSize(t *testing.T) {
+	pass := []byte("probe")
+	for _, n := range []int{0, 512, 12345, 1 << 20} {
+		img := encrypt(t, pass, randBytes(t, n), opts()...)
+		v, err := luks.Open(onlyReaderAt{bytes.NewReader(img)}, pass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(len(padded(make([]byte, n), 512))); v.Size() != want {
+			t.Errorf("probed size %d, want %d", v.Size(), want)
+		}
+	}
+}
+
+func TestProgress(t *testing.T) {
+	var calls []int64
+	progress := luks.WithProgress(func(n int64) { calls = append(calls, n) })
+	plain := randBytes(t, 10*4096+100)
+	img := encrypt(t, []byte("p"), plain, opts(progress, luks.WithBatchSize(4096))...)
+	if len(calls) < 10 || calls[len(calls)-1] != int64(len(padded(plain, 512))) {
+		t.Fatalf("writer progress %v", calls)
+	}
+	for i := 1; i < len(calls); i++ {
+		if calls[i] <= calls[i-1] {
+			t.Fatalf("progress went backwards: %v", calls)
+		}
+	}
+	calls = nil
+	n, err := luks.Decrypt(io.Discard, bytes.NewReader(img), []byte("p"), progress, luks.WithBatchSize(4096))
+	if err != nil || len(calls) == 0 || calls[len(calls)-1] != n {
+		t.Fatalf("decrypt progress %v for %d bytes (%v)", calls, n, err)
+	}
+}

@@ -79,15 +79,23 @@ func UnlockHeader(r io.ReaderAt, passphrase []byte) (volumeKey []byte, h *Header
 
 // sizeOf finds the length of r.
 func sizeOf(r io.ReaderAt) (int64, error) {
-	switch v := r.(type) {
-	case interface{ Size() int64 }:
+	if v, ok := r.(interface{ Size() int64 }); ok {
 		return v.Size(), nil
-	case interface{ Stat() (os.FileInfo, error) }:
+	}
+	if v, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
 		fi, err := v.Stat()
 		if err != nil {
 			return 0, err
 		}
-		return fi.Size(), nil
+		if fi.Mode().IsRegular() {
+			return fi.Size(), nil
+		}
+	}
+	// Block devices report size 0 in Stat but can seek to their end.
+	if v, ok := r.(io.Seeker); ok {
+		if n, err := v.Seek(0, io.SeekEnd); err == nil {
+			return n, nil
+		}
 	}
 	// Probe: double until a read fails, then bisect for the last byte.
 	var b [1]byte
