@@ -74,6 +74,12 @@ func newFixture(t *testing.T) *fixture {
 // authorize creates the server-protect → kms Reader policy IBM requires.
 func (f *fixture) authorize(t *testing.T) {
 	t.Helper()
+	f.authorizeService(t, "kms", f.cloud.KPInstanceID)
+}
+
+// authorizeService lets server-protect read keys of a kms or hs-crypto instance.
+func (f *fixture) authorizeService(t *testing.T, service, instance string) {
+	t.Helper()
 	svc, err := iampolicymanagementv1.NewIamPolicyManagementV1(&iampolicymanagementv1.IamPolicyManagementV1Options{
 		URL:           f.cloud.IAMURL,
 		Authenticator: &core.IamAuthenticator{ApiKey: f.cloud.APIKey, URL: f.cloud.IAMURL},
@@ -87,8 +93,8 @@ func (f *fixture) authorize(t *testing.T) {
 			{Name: s("accountId"), Value: s(f.cloud.AccountID)}, {Name: s("serviceName"), Value: s("server-protect")}}}},
 		[]iampolicymanagementv1.PolicyRole{{RoleID: s("crn:v1:bluemix:public:iam::::serviceRole:Reader")}},
 		[]iampolicymanagementv1.PolicyResource{{Attributes: []iampolicymanagementv1.ResourceAttribute{
-			{Name: s("accountId"), Value: s(f.cloud.AccountID)}, {Name: s("serviceName"), Value: s("kms")},
-			{Name: s("serviceInstance"), Value: s(f.cloud.KPInstanceID)}}}}))
+			{Name: s("accountId"), Value: s(f.cloud.AccountID)}, {Name: s("serviceName"), Value: s(service)},
+			{Name: s("serviceInstance"), Value: s(instance)}}}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	kp "github.com/IBM/keyprotect-go-client"
+
 	"github.com/e2eimage/e2e/e2etest"
 	"github.com/e2eimage/e2e/image"
 )
@@ -431,4 +433,56 @@ func TestImportEncryptedVHD(t *testing.T) {
 	req = f.request(f.put(t, "other.vhd-0.vhd", encryptedVHD(t, randomBytes(t, 32))))
 	req.Format = image.EncryptedVHD
 	importFails(t, f, req, "wrong key")
+}
+
+func FuzzParseCOSURI(f *testing.F) {
+	for _, s := range []string{"cos://us-south/images/ubuntu.vhd-0.vhd", "cos://eu-de/b.c-d/dir/obj", "cos://us-south/images", "s3://x/y/z", "cos://US/b/o"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := image.ParseCOSURI(s)
+		if err != nil {
+			if !errors.Is(err, image.ErrInvalidRequest) {
+				t.Fatalf("%q: untyped error %v", s, err)
+			}
+			return
+		}
+		if u.String() != s {
+			t.Fatalf("%q parsed as %+v, which prints %q", s, u, u.String())
+		}
+	})
+}
+
+// TestImportWithHPCSKey: a root key in Hyper Protect Crypto Services needs
+// the server-protect → hs-crypto authorization, not the kms one.
+func TestImportWithHPCSKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	hpcs, err := kp.New(kp.ClientConfig{BaseURL: f.cloud.KMSURL, APIKey: f.cloud.APIKey, TokenURL: f.cloud.OIDCTokenURL(), InstanceID: f.cloud.HPCSInstanceID}, kp.DefaultTransport())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := hpcs.CreateRootKey(ctx, "hpcs-root", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(key.CRN, ":hs-crypto:") {
+		t.Fatalf("HPCS key CRN %s", key.CRN)
+	}
+	pt, ct, err := hpcs.WrapCreateDEK(ctx, key.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := f.request(f.put(t, "disk.img", luksImage(t, pt)))
+	req.RootKeyCRN, req.WrappedDEK = key.CRN, string(ct)
+	f.authorize(t) // kms only: not enough
+	importFails(t, f, req, "hs-crypto")
+	f.authorizeService(t, "hs-crypto", f.cloud.HPCSInstanceID)
+	tmpl, err := f.images.ImportEncrypted(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.images.Wait(ctx, tmpl.ID, fast...); err != nil {
+		t.Fatal(err)
+	}
 }
