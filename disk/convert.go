@@ -41,7 +41,7 @@ func Convert(ctx context.Context, dst io.Writer, src Disk, to Format, opts ...Wr
 		_, err := cw.Write(f.marshal())
 		return cw.n, err
 	case VHDDynamic:
-		return writeVHD(ctx, dst, src, nil, nil, opts)
+		return writeVHD(ctx, dst, src, nil, nil, o)
 	case QCOW2:
 		return writeQCOW2(ctx, dst, src, nil, o)
 	case EncryptedVHD, QCOW2LUKS:

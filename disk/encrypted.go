@@ -10,9 +10,6 @@ import (
 // the batmap header is refused with ErrWrongKey before any data is read; an
 // image without a key hash is ErrNotEncrypted.
 func OpenEncryptedVHD(r io.ReaderAt, size int64, key []byte) (Disk, error) {
-	if len(key) != 32 && len(key) != 64 {
-		return nil, ErrKeySize
-	}
 	kind, err := sniff(r, size)
 	if err != nil {
 		return nil, err

@@ -29,13 +29,17 @@ const maxVHDSize = 2040 << 30
 // source is read twice (a zero scan, then the data). It returns the number
 // of bytes written.
 func WriteEncryptedVHD(ctx context.Context, dst io.Writer, src Disk, key []byte, opts ...WriteOption) (int64, error) {
+	o, err := newWriteOptions(opts)
+	if err != nil {
+		return 0, err
+	}
 	c, err := newSectorCipher(key)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Zero()
 	h := KeyHash(key)
-	return writeVHD(ctx, dst, src, c, &h, opts)
+	return writeVHD(ctx, dst, src, c, &h, o)
 }
 
 // vhdLayout is where everything of a dynamic VHD goes.
@@ -72,11 +76,7 @@ func newVHDLayout(size int64, alloc bitset) *vhdLayout {
 }
 
 // writeVHD writes a dynamic VHD; c and keyHash are nil for a plain one.
-func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyHash *[32]byte, opts []WriteOption) (int64, error) {
-	o, err := newWriteOptions(opts)
-	if err != nil {
-		return 0, err
-	}
+func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyHash *[32]byte, o *writeOptions) (int64, error) {
 	if src.Size() <= 0 {
 		return 0, ErrEmpty
 	}
