@@ -66,9 +66,10 @@ func WithWorkers(n int) WriteOption {
 	}
 }
 
-// WithProgress calls fn as the write advances, from the goroutine that
-// writes dst (so a slow fn slows the write; it is never called
-// concurrently). The default is no reporting.
+// WithProgress calls fn as the write advances: during the scan from the
+// worker goroutines, during the write from the goroutine writing dst. Calls
+// never overlap, and a slow fn slows the write. The default is no
+// reporting.
 func WithProgress(fn func(Progress)) WriteOption {
 	return func(o *writeOptions) error {
 		o.progress = fn
