@@ -229,14 +229,23 @@ func writeQCOW2(ctx context.Context, dst io.Writer, src Disk, cr *qcowCrypto, o 
 	srcSize := src.Size()
 	produce := func(i int, buf []byte) error {
 		n := int(min(per, l.nData-int64(i)*per))
-		for j, g := 0, starts[i]; j < n; j, g = j+1, alloc.next(g+1) {
-			c := buf[j*qcowCS : (j+1)*qcowCS]
+		// Read runs of consecutive guest clusters with one ReadAt each
+		// (fewer range requests when the source is remote).
+		for j, g := 0, starts[i]; j < n; {
+			run := 1
+			next := alloc.next(g + 1)
+			for j+run < n && next == g+int64(run) {
+				run++
+				next = alloc.next(next + 1)
+			}
+			c := buf[j*qcowCS : (j+run)*qcowCS]
 			off := g * qcowCS
-			ln := min(qcowCS, srcSize-off)
+			ln := min(int64(len(c)), srcSize-off)
 			if err := readFullDisk(src, c[:ln], off); err != nil {
 				return err
 			}
 			clear(c[ln:])
+			j, g = j+run, next
 		}
 		if cr != nil {
 			host := l.dataOff + int64(i)*per*qcowCS
