@@ -110,6 +110,7 @@ func TestOursWithCryptsetup(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // mostly waiting on the external tool
 			raw := encrypt(t, pass, plain, c.o...)
 			img := writeFile(t, "img", raw)
 			key := writeFile(t, "key", pass)
@@ -161,6 +162,7 @@ func TestTheirsFromQEMU(t *testing.T) {
 	plain := randBytes(t, 64<<10+512)
 	for _, alg := range []string{"aes-256", "aes-128"} {
 		t.Run(alg, func(t *testing.T) {
+			t.Parallel() // mostly waiting on the external tool
 			in := writeFile(t, "in", plain)
 			key := writeFile(t, "key", pass)
 			img := writeFile(t, "img", nil)
@@ -222,6 +224,7 @@ func TestTheirsFromCryptsetup(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // mostly waiting on the external tool
 			key := writeFile(t, "key", pass)
 			img := writeFile(t, "img", nil)
 			if err := os.Truncate(img, 17<<20+int64(len(plain))); err != nil {

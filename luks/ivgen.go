@@ -136,21 +136,20 @@ type cbcCipher struct {
 }
 
 func (c *cbcCipher) encryptUnits(dst, src []byte, unit int, first, step uint64) {
-	iv := make([]byte, c.b.BlockSize())
-	for i := 0; i+unit <= len(src); i += unit {
-		clear(iv)
-		c.iv(iv, first)
-		cipher.NewCBCEncrypter(c.b, iv).CryptBlocks(dst[i:i+unit], src[i:i+unit])
-		first += step
-	}
+	c.units(dst, src, unit, first, step, cipher.NewCBCEncrypter)
 }
 
 func (c *cbcCipher) decryptUnits(dst, src []byte, unit int, first, step uint64) {
+	c.units(dst, src, unit, first, step, cipher.NewCBCDecrypter)
+}
+
+// units chains each sector separately, with its own IV, as dm-crypt does.
+func (c *cbcCipher) units(dst, src []byte, unit int, first, step uint64, mode func(cipher.Block, []byte) cipher.BlockMode) {
 	iv := make([]byte, c.b.BlockSize())
 	for i := 0; i+unit <= len(src); i += unit {
 		clear(iv)
 		c.iv(iv, first)
-		cipher.NewCBCDecrypter(c.b, iv).CryptBlocks(dst[i:i+unit], src[i:i+unit])
+		mode(c.b, iv).CryptBlocks(dst[i:i+unit], src[i:i+unit])
 		first += step
 	}
 }

@@ -32,18 +32,31 @@ func unlockSlot(r io.ReaderAt, s slotInfo, pass []byte, n int) ([]byte, error) {
 		}
 		return nil, err
 	}
+	if err := cryptMaterial(s, pass, mat, false); err != nil {
+		return nil, err
+	}
+	return afMerge(mat, n, s.stripes, afHash), nil
+}
+
+// cryptMaterial en- or decrypts key material in place with the key derived
+// from the passphrase: 512-byte sectors, IVs counting from 0 at the area.
+func cryptMaterial(s slotInfo, pass, mat []byte, encrypt bool) error {
 	sk, err := s.kdf.derive(pass, s.keyBytes)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer clear(sk)
 	c, err := newSectorCipher(s.cipher, s.mode, sk)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c.decryptUnits(mat, mat, sectorSize, 0, 1)
-	c.zero()
-	return afMerge(mat, n, s.stripes, afHash), nil
+	defer c.zero()
+	if encrypt {
+		c.encryptUnits(mat, mat, sectorSize, 0, 1)
+	} else {
+		c.decryptUnits(mat, mat, sectorSize, 0, 1)
+	}
+	return nil
 }
 
 // sealSlot splits the volume key and encrypts it under the passphrase:
@@ -60,17 +73,10 @@ func sealSlot(s slotInfo, pass, vk []byte) ([]byte, error) {
 	mat := make([]byte, materialSize(len(vk), s.stripes))
 	copy(mat, split)
 	clear(split)
-	sk, err := s.kdf.derive(pass, s.keyBytes)
-	if err != nil {
+	if err := cryptMaterial(s, pass, mat, true); err != nil {
+		clear(mat)
 		return nil, err
 	}
-	defer clear(sk)
-	c, err := newSectorCipher(s.cipher, s.mode, sk)
-	if err != nil {
-		return nil, err
-	}
-	c.encryptUnits(mat, mat, sectorSize, 0, 1)
-	c.zero()
 	return mat, nil
 }
 
