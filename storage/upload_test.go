@@ -16,8 +16,6 @@ import (
 	"github.com/e2eimage/e2e/storage"
 )
 
-const mib = 1 << 20
-
 func TestUploadRoundTrip(t *testing.T) {
 	c := startCloud(t)
 	bucket := bucketIn(t, c, "roundtrip")
