@@ -139,7 +139,8 @@ type openOptions struct {
 // parent fails instead of recursing forever.
 const maxChain = 32
 
-// ParentRef is what a differencing VHD says about its parent.
+// ParentRef is what a differencing VHD says about its parent, or a qcow2
+// image about its backing file (Name only).
 type ParentRef struct {
 	// Name is the parent's file name from the header (often absolute).
 	Name string
@@ -157,9 +158,10 @@ type ParentRef struct {
 // io.ReaderAt is also an io.Closer, the child's Close closes it.
 type ParentOpener func(ref ParentRef) (r io.ReaderAt, size int64, err error)
 
-// WithParentOpener sets how differencing VHDs find their parent. The default
-// for Open is none (ErrNoParent); OpenFile looks for the parent on disk by
-// its locators, relative to the child's directory.
+// WithParentOpener sets how differencing VHDs find their parent and qcow2
+// images their backing file. The default for Open is none (ErrNoParent);
+// OpenFile looks for it on disk (VHD locators, then the recorded name),
+// relative to the child's directory.
 func WithParentOpener(fn ParentOpener) OpenOption {
 	return func(o *openOptions) error {
 		o.parent = fn
@@ -233,14 +235,14 @@ func open(r io.ReaderAt, size int64, o *openOptions) (Disk, error) {
 			}
 			return openQCOW2LUKS(q, r, o.passphrase)
 		}
-		return q.open(r, nil)
+		return q.open(r, nil, o)
 	}
 	return openRaw(r, size), nil
 }
 
 // OpenFile opens the image file at path with Open; the disk's Close closes
-// the file. Differencing VHDs find their parents next to it unless
-// WithParentOpener says otherwise.
+// the file. Differencing VHDs and qcow2 overlays find their parents or
+// backing files relative to it unless WithParentOpener says otherwise.
 func OpenFile(path string, opts ...OpenOption) (Disk, error) {
 	o := openOptions{parent: fileParentOpener, dir: filepath.Dir(path)}
 	for _, opt := range opts {

@@ -7,9 +7,9 @@
 // Open (or OpenFile) detects the container and returns a Disk: an
 // io.ReaderAt over the guest bytes, safe for concurrent use, with its
 // virtual Size and an Extents map of the ranges known to be zero. It reads
-// raw images, fixed, dynamic and differencing VHDs (the parent through
-// WithParentOpener; OpenFile finds it on disk) and unencrypted qcow2
-// version 2 and 3, compressed clusters included. OpenEncryptedVHD and
+// raw images, fixed, dynamic and differencing VHDs, and unencrypted qcow2
+// version 2 and 3, compressed clusters and backing files included (parents
+// and backing files through WithParentOpener; OpenFile finds them on disk). OpenEncryptedVHD and
 // OpenQCOW2LUKS open the encrypted outputs again with their secret, for
 // verification. Every table is bounds-checked against the file, checksums
 // are verified and sizes are capped, so a hostile header yields a

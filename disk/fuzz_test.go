@@ -194,7 +194,9 @@ func TestHostileHeaders(t *testing.T) {
 		{"qcow2 marked corrupt", "v3.qcow2", func(b []byte) []byte { b[79] |= 2; return b }, disk.ErrCorrupt},
 		{"qcow2 unknown incompatible feature", "v3.qcow2", func(b []byte) []byte { b[72] |= 0x80; return b }, disk.ErrUnsupported},
 		{"qcow2 legacy AES", "v3.qcow2", func(b []byte) []byte { be.PutUint32(b[32:], 1); return b }, disk.ErrUnsupported},
-		{"qcow2 backing file", "v3.qcow2", func(b []byte) []byte { be.PutUint64(b[8:], 512); be.PutUint32(b[16:], 4); return b }, disk.ErrUnsupported},
+		{"qcow2 backing file without opener", "v3.qcow2", func(b []byte) []byte { be.PutUint64(b[8:], 512); be.PutUint32(b[16:], 4); return b }, disk.ErrNoParent},
+		{"qcow2 backing name too long", "v3.qcow2", func(b []byte) []byte { be.PutUint64(b[8:], 512); be.PutUint32(b[16:], 5000); return b }, disk.ErrCorrupt},
+		{"qcow2 backing name past EOF", "v3.qcow2", func(b []byte) []byte { be.PutUint64(b[8:], 1<<40); be.PutUint32(b[16:], 4); return b }, disk.ErrCorrupt},
 		{"qcow2 version 4", "v3.qcow2", func(b []byte) []byte { be.PutUint32(b[4:], 4); return b }, disk.ErrUnsupported},
 		{"qcow2 extension loop length", "v3.qcow2", func(b []byte) []byte {
 			hl := be.Uint32(b[100:])

@@ -17,14 +17,15 @@ type Info struct {
 	// fixed VHD).
 	BlockSize int64
 	// Allocated counts the bytes of blocks or clusters the tables map to
-	// the file (for a differencing VHD: its own blocks only).
+	// the file (with a parent or backing file: the image's own only).
 	Allocated int64
 	// QCOW2Version is 2 or 3 for qcow2.
 	QCOW2Version int
 	// KeyHash is the SHA-256 key hash of an encrypted VHD (see KeyHash),
 	// with the nonce it was computed with.
 	KeyHash, KeyHashNonce [32]byte
-	// Parent names the parent of a differencing VHD.
+	// Parent names the parent of a differencing VHD or the backing file of
+	// a qcow2 image.
 	Parent string
 	// LUKS is the embedded LUKS header of a qcow2+LUKS image, at
 	// LUKSOffset (LUKSLength bytes).
@@ -71,6 +72,7 @@ func Inspect(r io.ReaderAt, size int64) (*Info, error) {
 			return nil, err
 		}
 		info.Format, info.VirtualSize, info.BlockSize, info.QCOW2Version = QCOW2, q.size, q.clusterSize, int(q.version)
+		info.Parent = q.backing
 		if q.cryptMethod == qcowCryptLUKS {
 			info.Format = QCOW2LUKS
 			info.LUKSOffset, info.LUKSLength = int64(q.fdeOffset), int64(q.fdeLength)

@@ -56,6 +56,7 @@ type qcowInfo struct {
 	compression  uint8
 	fdeOffset    uint64
 	fdeLength    uint64
+	backing      string // backing file name, "" for none
 	l1           []uint64
 }
 
@@ -78,8 +79,16 @@ func parseQCOW2(r io.ReaderAt, size int64) (*qcowInfo, error) {
 	if q.version != 2 && q.version != 3 {
 		return nil, &UnsupportedError{Format: f, Feature: "qcow2 version " + strconv.FormatUint(uint64(q.version), 10)}
 	}
-	if be.Uint64(b[8:]) != 0 {
-		return nil, &UnsupportedError{Format: f, Feature: "backing file"}
+	if bo, bs := be.Uint64(b[8:]), be.Uint32(b[16:]); bo != 0 {
+		// QEMU caps the name at 1023 bytes and keeps it in the first cluster.
+		if bs == 0 || bs > 1023 || bo > uint64(size) || uint64(bs) > uint64(size)-bo {
+			return nil, corrupt(f, "header", 8, "backing file name at %d (%d bytes) invalid or past the end of the file", bo, bs)
+		}
+		name := make([]byte, bs)
+		if err := readFull(r, name, int64(bo), f, "backing file name"); err != nil {
+			return nil, err
+		}
+		q.backing = string(name)
 	}
 	q.clusterBits = be.Uint32(b[20:])
 	if q.clusterBits < 9 || q.clusterBits > 21 {

@@ -75,5 +75,5 @@ func openQCOW2LUKS(q *qcowInfo, r io.ReaderAt, passphrase []byte) (Disk, error) 
 	if err != nil {
 		return nil, &UnsupportedError{Format: QCOW2LUKS, Feature: fmt.Sprintf("%d-byte XTS key", len(vk))}
 	}
-	return q.open(r, c)
+	return q.open(r, c, nil)
 }

@@ -19,6 +19,7 @@ type qcowImpl struct {
 	q      *qcowInfo
 	c      sectorCipher // nil unless LUKS
 	format Format
+	parent Disk // backing file, nil for none
 
 	mu    sync.Mutex
 	cache map[uint64]*list.Element // L2 offset -> element holding *l2Table
@@ -34,12 +35,29 @@ type l2Table struct {
 	e   []uint64
 }
 
-func (q *qcowInfo) open(r io.ReaderAt, c sectorCipher) (Disk, error) {
+// open builds the virtual disk; c decrypts a LUKS image, o opens the
+// backing file if there is one.
+func (q *qcowInfo) open(r io.ReaderAt, c sectorCipher, o *openOptions) (Disk, error) {
 	d := &image{size: q.size, format: QCOW2}
 	if c != nil {
 		d.format = QCOW2LUKS
 	}
-	d.impl = newQCOWImpl(r, q, c, d.format)
+	qi := newQCOWImpl(r, q, c, d.format)
+	if q.backing != "" {
+		if c != nil {
+			return nil, &UnsupportedError{Format: QCOW2LUKS, Feature: "backing file"}
+		}
+		p, closer, err := openParent(ParentRef{Name: q.backing}, o, nil)
+		if err != nil {
+			return nil, err
+		}
+		qi.parent = p
+		d.closers = append(d.closers, p)
+		if closer != nil {
+			d.closers = append(d.closers, closer)
+		}
+	}
+	d.impl = qi
 	return d, nil
 }
 
@@ -121,7 +139,14 @@ func (d *qcowImpl) readCluster(p []byte, e uint64, idx, in int64) error {
 		return d.readCompressed(p, e, idx, in)
 	}
 	host := e & qcowOffsetMask
-	if e&qcowOflagZero != 0 || host == 0 {
+	if e&qcowOflagZero != 0 {
+		clear(p) // reads as zeros even over a backing file
+		return nil
+	}
+	if host == 0 {
+		if d.parent != nil {
+			return readParent(d.parent, p, idx*cs+in)
+		}
 		clear(p)
 		return nil
 	}
@@ -177,6 +202,20 @@ func (d *qcowImpl) readCompressed(p []byte, e uint64, idx, in int64) error {
 }
 
 func (d *qcowImpl) extents(ctx context.Context) ([]Extent, error) {
+	var parent []Extent
+	if d.parent != nil {
+		var err error
+		if parent, err = d.parent.Extents(ctx); err != nil {
+			return nil, err
+		}
+	}
+	// unallocated: zeros, or whatever the backing file has there
+	unalloc := func(off, n int64) []Extent {
+		if d.parent != nil {
+			return clipExtents(parent, off, n)
+		}
+		return []Extent{{Offset: off, Length: n, Zero: true}}
+	}
 	cs := d.q.clusterSize
 	clusters := (d.q.size + cs - 1) / cs
 	per := cs / 8
@@ -189,7 +228,7 @@ func (d *qcowImpl) extents(ctx context.Context) ([]Extent, error) {
 		span := min(per*cs, d.q.size-start)
 		l2off := d.q.l1[l1i] & qcowOffsetMask
 		if l2off == 0 {
-			out = append(out, Extent{Offset: start, Length: span, Zero: true})
+			out = append(out, unalloc(start, span)...)
 			continue
 		}
 		t, err := d.l2(l2off)
@@ -198,8 +237,17 @@ func (d *qcowImpl) extents(ctx context.Context) ([]Extent, error) {
 		}
 		for i := int64(0); i*cs < span; i++ {
 			e := t[i]
-			zero := e&qcowOflagCompressed == 0 && (e&qcowOflagZero != 0 || e&qcowOffsetMask == 0)
-			out = append(out, Extent{Offset: start + i*cs, Length: min(cs, span-i*cs), Zero: zero})
+			off, n := start+i*cs, min(cs, span-i*cs)
+			switch {
+			case e&qcowOflagCompressed != 0:
+				out = append(out, Extent{Offset: off, Length: n})
+			case e&qcowOflagZero != 0:
+				out = append(out, Extent{Offset: off, Length: n, Zero: true})
+			case e&qcowOffsetMask == 0:
+				out = append(out, unalloc(off, n)...)
+			default:
+				out = append(out, Extent{Offset: off, Length: n})
+			}
 		}
 	}
 	return out, nil

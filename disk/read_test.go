@@ -3,6 +3,7 @@ package disk_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -254,5 +255,61 @@ func TestTooLarge(t *testing.T) {
 	n, err := disk.WriteEncryptedVHD(ctx, io.Discard, hugeDisk{100 << 30}, make([]byte, 32))
 	if err != nil || n > 1<<20 {
 		t.Errorf("100 GiB of zeros: %d bytes, %v", n, err)
+	}
+}
+
+// TestQCOW2BackingFile: an overlay made by `qemu-img convert -B` holds only
+// what differs from its backing file; reading it gives the whole disk.
+func TestQCOW2BackingFile(t *testing.T) {
+	qi := qemuImg(t)
+	dir := t.TempDir()
+	base := pattern(3*miB+64*kiB, "dense", 11)
+	top := bytes.Clone(base)
+	copy(top[100*kiB:], pattern(200*kiB, "dense", 12)) // changed
+	clear(top[2*miB : 2*miB+128*kiB])                  // zeroed over data
+	writeFile(t, dir, "base.raw", base)
+	topPath := writeFile(t, dir, "top.raw", top)
+	for _, backingFmt := range []string{"raw", "qcow2"} {
+		t.Run(backingFmt, func(t *testing.T) {
+			backing := "base.raw"
+			if backingFmt == "qcow2" {
+				backing = "base.qcow2"
+				run(t, qi, "convert", "-f", "raw", "-O", "qcow2", filepath.Join(dir, "base.raw"), filepath.Join(dir, backing))
+			}
+			ov := filepath.Join(dir, "overlay-"+backingFmt+".qcow2")
+			// a relative backing name, resolved next to the overlay
+			run(t, qi, "convert", "-f", "raw", "-O", "qcow2", "-B", backing, "-F", backingFmt, topPath, ov)
+			d, err := disk.OpenFile(ov)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			got := readAll(t, d)
+			sameDisk(t, got, top)
+			checkExtents(t, d, got)
+			info, err := disk.Inspect(bytes.NewReader(readFile(t, ov)), int64(len(readFile(t, ov))))
+			if err != nil || info.Parent != backing || info.Allocated >= int64(len(top)) {
+				t.Errorf("Inspect: %+v, %v", info, err)
+			}
+			// Without the backing file: ErrNoParent.
+			img := readFile(t, ov)
+			if _, err := disk.Open(bytes.NewReader(img), int64(len(img))); !errors.Is(err, disk.ErrNoParent) {
+				t.Errorf("Open without opener: %v", err)
+			}
+		})
+	}
+}
+
+// TestQCOW2BackingLoop: an image that is its own backing file stops at the
+// chain limit instead of recursing forever.
+func TestQCOW2BackingLoop(t *testing.T) {
+	img := convert(t, pattern(miB, "sparse", 1), disk.QCOW2)
+	name := "self.qcow2"
+	copy(img[4096:], name) // free space in the header cluster
+	binary.BigEndian.PutUint64(img[8:], 4096)
+	binary.BigEndian.PutUint32(img[16:], uint32(len(name)))
+	p := writeFile(t, t.TempDir(), name, img)
+	if _, err := disk.OpenFile(p); !errors.Is(err, disk.ErrNoParent) || !strings.Contains(err.Error(), "chain deeper") {
+		t.Fatalf("self-backed image: %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package disk
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -167,7 +166,13 @@ func (v *vhdInfo) open(r io.ReaderAt, c sectorCipher, o *openOptions) (Disk, err
 	}
 	vi := &vhdImpl{r: r, v: v, c: c}
 	if v.format == VHDDifferencing {
-		p, closer, err := openParent(v, r, o)
+		ref := ParentRef{Name: toSlash(v.header.parentName), UUID: v.header.parentUUID, Locators: v.header.readLocators(r, v.fileSize)}
+		p, closer, err := openParent(ref, o, func(p Disk) error {
+			if pv, ok := p.(*image).impl.(*vhdImpl); ok && pv.v.footer.uuid != v.header.parentUUID {
+				return fmt.Errorf("%w: %q has uuid %x, the child expects %x", ErrNoParent, ref.Name, pv.v.footer.uuid, v.header.parentUUID)
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -179,51 +184,6 @@ func (v *vhdInfo) open(r io.ReaderAt, c sectorCipher, o *openOptions) (Disk, err
 	}
 	d.impl = vi
 	return d, nil
-}
-
-func openParent(v *vhdInfo, r io.ReaderAt, o *openOptions) (Disk, io.Closer, error) {
-	if o == nil || o.parent == nil {
-		return nil, nil, fmt.Errorf("%w: no parent opener for %q (use WithParentOpener or OpenFile)", ErrNoParent, v.header.parentName)
-	}
-	if o.depth >= maxChain {
-		return nil, nil, fmt.Errorf("%w: chain deeper than %d images (a loop?)", ErrNoParent, maxChain)
-	}
-	ref := ParentRef{Name: toSlash(v.header.parentName), UUID: v.header.parentUUID, Locators: v.header.readLocators(r, v.fileSize), Dir: o.dir}
-	pr, psize, err := o.parent(ref)
-	if err != nil {
-		if errors.Is(err, ErrNoParent) {
-			return nil, nil, err
-		}
-		return nil, nil, fmt.Errorf("%w: %q: %v", ErrNoParent, ref.Name, err)
-	}
-	closer, _ := pr.(io.Closer)
-	po := *o
-	po.depth++
-	if n, ok := pr.(interface{ Name() string }); ok {
-		po.dir = dirOf(n.Name())
-	}
-	p, err := open(pr, psize, &po)
-	if err != nil {
-		if closer != nil {
-			closer.Close()
-		}
-		return nil, nil, fmt.Errorf("disk: parent %q: %w", ref.Name, err)
-	}
-	if pv, ok := p.(*image).impl.(*vhdImpl); ok && pv.v.footer.uuid != v.header.parentUUID {
-		p.Close()
-		if closer != nil {
-			closer.Close()
-		}
-		return nil, nil, fmt.Errorf("%w: %q has uuid %x, the child expects %x", ErrNoParent, ref.Name, pv.v.footer.uuid, v.header.parentUUID)
-	}
-	return p, closer, nil
-}
-
-func dirOf(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[:i]
-	}
-	return "."
 }
 
 type vhdImpl struct {
