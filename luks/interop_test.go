@@ -70,10 +70,13 @@ func refCrypt(t *testing.T, spec string, key []byte, sector int, data []byte, en
 			} else {
 				c.Decrypt(dst, src, n)
 			}
-		case "aes-cbc-essiv:sha256", "aes-cbc-plain64":
+		case "aes-cbc-essiv:sha256", "aes-cbc-plain64", "aes-cbc-plain":
 			b, _ := aes.NewCipher(key)
 			iv := make([]byte, 16)
 			binary.LittleEndian.PutUint64(iv, n)
+			if spec == "aes-cbc-plain" {
+				binary.LittleEndian.PutUint64(iv, n&0xffffffff)
+			}
 			if spec == "aes-cbc-essiv:sha256" {
 				s := sha256.Sum256(key)
 				e, _ := aes.NewCipher(s[:])
@@ -215,6 +218,7 @@ func TestTheirsFromCryptsetup(t *testing.T) {
 		{"luks1-essiv-sha1", "luks1", "aes-cbc-essiv:sha256", 512, append([]string{"--key-size", "256", "--hash", "sha1"}, pb...)},
 		{"luks1-xts-plain-sha512", "luks1", "aes-xts-plain", 512, append([]string{"--hash", "sha512"}, pb...)},
 		{"luks1-cbc-plain64", "luks1", "aes-cbc-plain64", 512, append([]string{"--key-size", "128"}, pb...)},
+		{"luks1-cbc-plain-sha1", "luks1", "aes-cbc-plain", 512, append([]string{"--key-size", "256", "--hash", "sha1"}, pb...)},
 		{"luks1-ripemd160", "luks1", "aes-xts-plain64", 512, append([]string{"--hash", "ripemd160"}, pb...)},
 		{"luks2-pbkdf2", "luks2", "aes-xts-plain64", 512, pb},
 		{"luks2-pbkdf2-4096", "luks2", "aes-xts-plain64", 4096, pb},

@@ -45,8 +45,6 @@ func newSectorCipher(name, mode string, key []byte) (sectorCipher, error) {
 			order = func(n uint64) uint64 { return n }
 		case "plain":
 			order = func(n uint64) uint64 { return n & 0xffffffff }
-		case "plain64be":
-			order = func(n uint64) uint64 { return swap64(n) }
 		default:
 			return nil, unsupported("cipher " + spec)
 		}
@@ -98,14 +96,10 @@ func newSectorCipher(name, mode string, key []byte) (sectorCipher, error) {
 	return nil, unsupported("cipher " + spec)
 }
 
-func swap64(n uint64) uint64 {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], n)
-	return binary.LittleEndian.Uint64(b[:])
-}
-
-// genericXTS serves the rarer XTS IV generators through x/crypto/xts, whose
-// tweak is a little-endian uint64 in the first half of the IV.
+// genericXTS serves aes-xts-plain (32-bit IVs) through x/crypto/xts, whose
+// tweak is a little-endian uint64 in the first half of the IV; IVs that
+// need the second half (plain64be, essiv) cannot be expressed and are
+// reported as unsupported.
 type genericXTS struct {
 	c     *xts.Cipher
 	key   []byte
