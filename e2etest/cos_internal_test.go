@@ -7,6 +7,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/IBM/ibm-cos-sdk-go/aws/credentials"
+	v4 "github.com/IBM/ibm-cos-sdk-go/aws/signer/v4"
 )
 
 func TestCOSObjectForImport(t *testing.T) {
@@ -96,4 +100,47 @@ func TestS3Operation(t *testing.T) {
 			t.Errorf("%s → %s, want %s", req, got, want)
 		}
 	}
+}
+
+// FuzzCOSAuthorization feeds arbitrary Authorization headers to the SigV4
+// check: it must never panic, and never accept a header that does not carry
+// the request's true signature.
+func FuzzCOSAuthorization(f *testing.F) {
+	c, err := Start()
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer c.Close()
+	newReq := func() *http.Request {
+		r, _ := http.NewRequest(http.MethodGet, c.COSURL+"/bucket/key?list-type=2&prefix=a%20b", nil)
+		r.RequestURI = r.URL.RequestURI()
+		r.Host = r.URL.Host
+		return r
+	}
+	signed := newReq()
+	signer := v4.NewSigner(credentials.NewStaticCredentials(c.HMACAccessKeyID, c.HMACSecretAccessKey, ""))
+	if _, err := signer.Sign(signed, nil, "s3", c.Region, time.Now()); err != nil {
+		f.Fatal(err)
+	}
+	good := signed.Header.Get("Authorization")
+	_, sig, _ := strings.Cut(good, "Signature=")
+	if _, aerr := c.cosAuthenticate(withHeaders(newReq(), signed.Header), "ListObjectsV2"); aerr != nil {
+		f.Fatalf("the SDK's own signature is refused: %+v", aerr)
+	}
+	f.Add(good)
+	f.Add(strings.Replace(good, "Signature=", "Signature=0", 1))
+	f.Add("AWS4-HMAC-SHA256 Credential=x/y/z/s3/aws4_request, SignedHeaders=host, Signature=00")
+	f.Add("Bearer e30.e30.x")
+	f.Fuzz(func(t *testing.T, auth string) {
+		r := withHeaders(newReq(), signed.Header)
+		r.Header.Set("Authorization", auth)
+		if _, aerr := c.cosAuthenticate(r, "ListObjectsV2"); aerr == nil && !strings.Contains(strings.ToLower(auth), sig) {
+			t.Fatalf("accepted %q without the signature %s", auth, sig)
+		}
+	})
+}
+
+func withHeaders(r *http.Request, h http.Header) *http.Request {
+	r.Header = h.Clone()
+	return r
 }
