@@ -53,16 +53,12 @@ func DecryptContext(ctx context.Context, dst io.Writer, src io.Reader, passphras
 	if seg.size > 0 {
 		in = io.LimitReader(in, seg.size)
 	}
-	cr := &countReader{r: in}
+	cr := &sectorReader{r: in, unit: seg.sectorSize}
 	cw := &countWriter{w: dst}
 	sw := newPayloadWriter(cw, c, seg, &o, false)
-	_, rerr := sw.ReadFrom(cr)
-	if rerr == nil && cr.n%int64(seg.sectorSize) != 0 {
-		rerr = corrupt(fmt.Sprintf("payload ends %d bytes into a %d-byte sector", cr.n%int64(seg.sectorSize), seg.sectorSize))
-	}
-	if rerr != nil {
-		// Flush what was decrypted; the error tells the caller the output
-		// is incomplete (a torn last sector is flushed as garbage).
+	if _, rerr := sw.ReadFrom(cr); rerr != nil {
+		// Flush the whole sectors decrypted so far; the error tells the
+		// caller the output is incomplete.
 		sw.Close()
 		return cw.n, rerr
 	}
@@ -147,14 +143,32 @@ func readHeaderArea(src io.Reader) ([]byte, error) {
 	}
 }
 
-type countReader struct {
-	r io.Reader
-	n int64
+// sectorReader hands out whole sectors only, so a payload torn inside its
+// last sector is reported instead of being padded and decrypted to garbage.
+// The sector engine reads into whole-sector room, so len(p) is a multiple
+// of unit.
+type sectorReader struct {
+	r    io.Reader
+	unit int
+	n    int64
 }
 
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
+func (s *sectorReader) Read(p []byte) (int, error) {
+	if len(p) < s.unit {
+		return 0, io.ErrShortBuffer
+	}
+	p = p[:len(p)/s.unit*s.unit]
+	n, err := s.r.Read(p)
+	if part := n % s.unit; part != 0 && (err == nil || err == io.EOF) {
+		var m int
+		m, err = io.ReadFull(s.r, p[n:n+s.unit-part])
+		n += m
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			n -= n % s.unit
+			err = corrupt(fmt.Sprintf("payload ends %d bytes into a %d-byte sector", part+m, s.unit))
+		}
+	}
+	s.n += int64(n)
 	return n, err
 }
 

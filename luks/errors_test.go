@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/e2eimage/e2e/luks"
 )
@@ -250,11 +251,17 @@ func TestCorruptLUKS2(t *testing.T) {
 
 func TestDecryptErrors(t *testing.T) {
 	pass := []byte("pass")
-	img := encrypt(t, pass, randBytes(t, 4096), opts()...)
+	plain := randBytes(t, 4096)
+	img := encrypt(t, pass, plain, opts()...)
 	t.Run("partial sector", func(t *testing.T) {
-		_, err := luks.Decrypt(io.Discard, bytes.NewReader(img[:len(img)-100]), pass)
+		var out bytes.Buffer
+		n, err := luks.Decrypt(&out, iotest.HalfReader(bytes.NewReader(img[:len(img)-100])), pass, luks.WithBatchSize(1024))
 		if !errors.Is(err, luks.ErrCorrupt) {
 			t.Fatalf("Decrypt = %v, want ErrCorrupt", err)
+		}
+		// The whole sectors before the tear come out right, nothing else.
+		if n != 3584 || !bytes.Equal(out.Bytes(), plain[:3584]) {
+			t.Fatalf("Decrypt wrote %d bytes before the torn sector, want the 3584 intact ones", n)
 		}
 	})
 	t.Run("cancelled", func(t *testing.T) {
