@@ -623,3 +623,17 @@ func (c *countingCallback) OnData(r *core.DetailedResponse) {
 		c.n += len(it.Result.Results)
 	}
 }
+
+func TestEventsRefusesAbsurdRanges(t *testing.T) {
+	cloud := startCloud(t)
+	c := newClient(t, cloud)
+	start := time.Now()
+	_, err := collect(context.Background(), c, audit.Query{Start: time.Time{}.Add(-time.Minute), End: time.Now()})
+	if !errors.Is(err, audit.ErrInvalidQuery) || !strings.Contains(err.Error(), "windows") || time.Since(start) > time.Second {
+		t.Fatalf("err = %v after %v", err, time.Since(start))
+	}
+	_, err = c.Trail(context.Background(), audit.Run{RootKeyCRN: keyCRN(1), Start: time.Time{}.Add(-time.Minute)})
+	if !errors.Is(err, audit.ErrInvalidQuery) {
+		t.Fatalf("Trail: %v", err)
+	}
+}

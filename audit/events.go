@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"time"
 
@@ -21,6 +22,11 @@ func (c *Client) Events(ctx context.Context, q Query) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		if err := q.validate(); err != nil {
 			yield(Event{}, err)
+			return
+		}
+		if n := q.End.Sub(q.Start) / c.cfg.Window; n > maxWindows {
+			yield(Event{}, fmt.Errorf("%w: %s to %s spans %d windows of %v (at most %d): narrow the range or raise Config.Window",
+				ErrInvalidQuery, q.Start.Format(time.RFC3339), q.End.Format(time.RFC3339), n, c.cfg.Window, maxWindows))
 			return
 		}
 		filter := q
@@ -60,6 +66,10 @@ type pager struct {
 	count int    // events yielded
 	seen  *dedup // records delivered from the current top-level window
 }
+
+// maxWindows bounds the queries of one range, so that a wrong Start (a zero
+// time, a typo in the year) fails at once instead of querying for hours.
+const maxWindows = 10000
 
 // maxSplits bounds how often a window is halved (2^-20 of a day is about
 // 80 ms), so that a service that keeps saying "truncated" cannot make the
