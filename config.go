@@ -47,6 +47,10 @@ type Config struct {
 	// Audit collects the run's Activity Tracker events at the end (needs
 	// Endpoints.Logs). The default is off.
 	Audit bool `json:"audit,omitempty"`
+	// PollInterval is the first interval between status polls of long
+	// operations (the import, the provisioning); it backs off from there.
+	// The default is the image and provision packages' own.
+	PollInterval Duration `json:"pollInterval,omitempty"`
 	// StateFile is where the run's progress is kept. The default is
 	// "e2e-state.json" in the working directory.
 	StateFile string `json:"stateFile,omitempty"`

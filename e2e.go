@@ -117,6 +117,9 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Result, error) {
 	}
 	if p.state.StartedAt.IsZero() {
 		p.state.StartedAt = time.Now().UTC()
+		if err := p.save(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := p.EnsureRootKey(ctx); err != nil {
 		return nil, err
@@ -510,9 +513,13 @@ func (p *Pipeline) Import(ctx context.Context) error {
 				return "", err
 			}
 		}
-		t, err := p.images.Wait(ctx, p.state.TemplateID, image.WithProgress(func(pr image.Progress) {
+		opts := []image.WaitOption{image.WithProgress(func(pr image.Progress) {
 			p.progress(Update{Stage: StageImport, Message: pr.Status.KeyName + " " + pr.Transaction, Elapsed: pr.Elapsed})
-		}))
+		})}
+		if d := time.Duration(p.cfg.PollInterval); d > 0 {
+			opts = append(opts, image.WithPollInterval(d), image.WithMaxPollInterval(8*d))
+		}
+		t, err := p.images.Wait(ctx, p.state.TemplateID, opts...)
 		if err != nil {
 			var ie *image.ImportError
 			if errors.As(err, &ie) {
@@ -543,6 +550,9 @@ func (p *Pipeline) Trail(ctx context.Context) ([]audit.Event, error) {
 	}
 	if p.audit == nil {
 		return nil, &StepError{Stage: StageAudit, Err: errors.New("audit is off (set Config.Audit and Endpoints.Logs)")}
+	}
+	if p.state.StartedAt.IsZero() {
+		return nil, &StepError{Stage: StageAudit, Err: errors.New("the run has no start time in its state")}
 	}
 	var evs []audit.Event
 	run := audit.Run{RootKeyCRN: p.state.RootKeyCRN, TemplateName: p.cfg.Image.Name, Start: p.state.StartedAt.Add(-time.Minute)}

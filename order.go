@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/e2eimage/e2e/provision"
 )
@@ -71,9 +72,13 @@ func (p *Pipeline) Order(ctx context.Context) (*ServerInfo, error) {
 				return "", err
 			}
 		}
-		s, err := p.servers.Wait(ctx, p.state.ServerID, provision.WithProgress(func(pr provision.Progress) {
+		opts := []provision.WaitOption{provision.WithProgress(func(pr provision.Progress) {
 			p.progress(Update{Stage: StageOrder, Message: pr.Transaction, Elapsed: pr.Elapsed})
-		}))
+		})}
+		if d := time.Duration(p.cfg.PollInterval); d > 0 {
+			opts = append(opts, provision.WithPollInterval(d), provision.WithMaxPollInterval(8*d))
+		}
+		s, err := p.servers.Wait(ctx, p.state.ServerID, opts...)
 		if err != nil {
 			return "", err
 		}

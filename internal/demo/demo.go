@@ -34,8 +34,9 @@ func Config(cloud *e2etest.Cloud) e2e.Config {
 			Hostname: "quickstart-vsi", Domain: "example.com", Datacenter: "dal10",
 			CPUs: 2, MemoryMB: 4096, Tags: []string{"e2e-quickstart"},
 		},
-		Encrypt: e2e.EncryptConfig{IterTime: e2e.Duration(50 * time.Millisecond)},
-		Audit:   true,
+		Encrypt:      e2e.EncryptConfig{IterTime: e2e.Duration(50 * time.Millisecond)},
+		Audit:        true,
+		PollInterval: e2e.Duration(50 * time.Millisecond),
 	}
 }
 
