@@ -637,3 +637,19 @@ func TestEventsRefusesAbsurdRanges(t *testing.T) {
 		t.Fatalf("Trail: %v", err)
 	}
 }
+
+func TestEventsExpiredToken(t *testing.T) {
+	cloud, err := e2etest.Start(e2etest.Options{TokenLifetime: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cloud.Close()
+	tok := cloud.NewToken()
+	c := newClient(t, cloud, func(c *audit.Config) { c.Authenticator = &core.BearerTokenAuthenticator{BearerToken: tok} })
+	_, err = collect(context.Background(), c, audit.Query{Start: time.Now().Add(-time.Hour), End: time.Now()})
+	var qe *audit.QueryError
+	if !errors.As(err, &qe) || qe.Status != 401 || qe.Attempts != 1 || !strings.Contains(err.Error(), "expired") ||
+		strings.Contains(err.Error(), tok) {
+		t.Fatalf("err = %v", err)
+	}
+}

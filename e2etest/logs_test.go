@@ -229,6 +229,18 @@ func TestLogsQueryRefusals(t *testing.T) {
 	if len(c.errs) != 1 || logsHTTPStatus(c.errs[0]) != http.StatusUnauthorized {
 		t.Errorf("bad token: %v, want a 401", c.errs)
 	}
+	// So is an expired one.
+	short, err := e2etest.Start(e2etest.Options{TokenLifetime: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer short.Close()
+	expired, _ := logsv0.NewLogsV0(&logsv0.LogsV0Options{URL: short.LogsURL,
+		Authenticator: &core.BearerTokenAuthenticator{BearerToken: short.NewToken()}})
+	c = logsQuery(expired, "source logs", "dataprime", now.Add(-time.Hour), now, 0)
+	if len(c.errs) != 1 || logsHTTPStatus(c.errs[0]) != http.StatusUnauthorized || !strings.Contains(c.errs[0].Error(), "expired") {
+		t.Errorf("expired token: %v, want a 401 that says so", c.errs)
+	}
 }
 
 func TestLogsQueryFaults(t *testing.T) {
