@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strconv"
 
 	"golang.org/x/crypto/pbkdf2"
 )
@@ -17,33 +16,49 @@ type chunk struct {
 	b   []byte
 }
 
-// formatted is a freshly made header area: size bytes, zero except for the
-// chunks, which are in order and do not overlap.
+// formatted is a freshly made header area: size bytes, random in
+// [noiseFrom, noiseTo) and zero elsewhere, except for the chunks, which
+// are in order and do not overlap.
 type formatted struct {
-	size   int64
-	chunks []chunk
-	vk     []byte
-	seg    segment
+	size               int64
+	noiseFrom, noiseTo int64
+	chunks             []chunk
+	vk                 []byte
+	seg                segment
 }
 
 // bytes materialises the whole header area.
-func (f *formatted) bytes() []byte {
+func (f *formatted) bytes() ([]byte, error) {
 	out := make([]byte, f.size)
+	if _, err := rand.Read(out[f.noiseFrom:f.noiseTo]); err != nil {
+		return nil, err
+	}
 	for _, c := range f.chunks {
 		copy(out[c.off:], c.b)
 	}
-	return out
+	return out, nil
 }
 
-// writeTo streams the header area, writing zeros between chunks from one
-// small buffer, so a 16 MiB LUKS2 area costs no 16 MiB allocation.
+// writeTo streams the header area through one small buffer, so a 16 MiB
+// LUKS2 area costs no 16 MiB allocation.
 func (f *formatted) writeTo(w io.Writer) error {
-	zeros := make([]byte, 64<<10)
+	buf := make([]byte, 64<<10)
 	pos := int64(0)
 	fill := func(to int64) error {
 		for pos < to {
-			n := min(int64(len(zeros)), to-pos)
-			if _, err := w.Write(zeros[:n]); err != nil {
+			n := min(int64(len(buf)), to-pos)
+			if pos < f.noiseFrom {
+				n = min(n, f.noiseFrom-pos)
+				clear(buf[:n])
+			} else if pos < f.noiseTo {
+				n = min(n, f.noiseTo-pos)
+				if _, err := rand.Read(buf[:n]); err != nil {
+					return err
+				}
+			} else {
+				clear(buf[:n])
+			}
+			if _, err := w.Write(buf[:n]); err != nil {
 				return err
 			}
 			pos += n
@@ -300,11 +315,15 @@ func format2(pass, vk []byte, uuid string, o *options) (*formatted, error) {
 	if err != nil {
 		return nil, err
 	}
+	// cryptsetup fills the whole keyslots area with random bytes, so the
+	// used areas do not stand out.
 	return &formatted{
-		size:   dataOffset2,
-		chunks: []chunk{{0, hdr}, {infos[0].offset, mat}},
-		vk:     vk,
-		seg:    h.segment(),
+		size:      dataOffset2,
+		noiseFrom: 2 * defaultHdrSize2,
+		noiseTo:   2*defaultHdrSize2 + defaultKeyslotsSize,
+		chunks:    []chunk{{0, hdr}, {infos[0].offset, mat}},
+		vk:        vk,
+		seg:       h.segment(),
 	}, nil
 }
 
@@ -322,7 +341,10 @@ func FormatHeader(passphrase []byte, opts ...Option) (header []byte, volumeKey [
 	if err != nil {
 		return nil, nil, err
 	}
-	return f.bytes(), f.vk, nil
+	b, err := f.bytes()
+	if err != nil {
+		f.wipe()
+		return nil, nil, err
+	}
+	return b, f.vk, nil
 }
-
-var _ = strconv.Itoa

@@ -38,6 +38,13 @@ func TestLUKS2MatchesCryptsetup(t *testing.T) {
 			if len(ours) != 16<<20 {
 				t.Fatalf("our empty LUKS2 image is %d bytes, want the 16 MiB data offset", len(ours))
 			}
+			// Like cryptsetup, the keyslots area beyond slot 0 is random.
+			if allZero(ours[4<<20:4<<20+4096]) || allZero(theirs[4<<20:4<<20+4096]) {
+				t.Error("unused keyslots area is zero")
+			}
+			if !allZero(ours[16384+4096+2048 : 32768]) {
+				t.Error("JSON area padding is not zero")
+			}
 			for _, off := range []int{0, 16384} {
 				a, b := theirs[off:off+16384], ours[off:off+16384]
 				// Binary header: everything but seqid, salt, uuid and csum.
