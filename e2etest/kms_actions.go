@@ -335,18 +335,35 @@ func (c *Cloud) unwrapWDEK(rootKeyCRN string, wdek []byte) ([]byte, error) {
 	if err != nil {
 		raw = wdek
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := c.lookupKey(parts[7], parts[9])
-	switch {
-	case k == nil || k.crn != rootKeyCRN:
-		return nil, fmt.Errorf("e2etest: root key %s does not exist", rootKeyCRN)
-	case k.extractable:
-		return nil, fmt.Errorf("e2etest: key %s is a standard key, not a root key", rootKeyCRN)
-	case k.state != KeyActive && k.state != KeyDeactivated:
-		return nil, fmt.Errorf("e2etest: root key %s is %s; unwrap needs an active key", rootKeyCRN, keyStateName(k.state))
+	dek, name, err := func() ([]byte, string, error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		k := c.lookupKey(parts[7], parts[9])
+		switch {
+		case k == nil || k.crn != rootKeyCRN:
+			return nil, "", fmt.Errorf("e2etest: root key %s does not exist", rootKeyCRN)
+		case k.extractable:
+			return nil, k.name, fmt.Errorf("e2etest: key %s is a standard key, not a root key", rootKeyCRN)
+		case k.state != KeyActive && k.state != KeyDeactivated:
+			return nil, k.name, fmt.Errorf("e2etest: root key %s is %s; unwrap needs an active key", rootKeyCRN, keyStateName(k.state))
+		}
+		dek, _, err := openWDEK(k, raw, nil)
+		return dek, k.name, err
+	}()
+	// The storage service's unwrap shows in the key's audit trail, with
+	// server-protect as the initiator, as on IBM Cloud.
+	ev := Event{Action: "kms.secrets.unwrap", Message: "Key Protect: unwrap key " + name,
+		Target: EventTarget{ID: rootKeyCRN, Name: name, TypeURI: kmsActionURI}, Service: ServiceKMS}
+	ev.Initiator.ID = "crn:v1:bluemix:public:iam-identity::a/" + c.AccountID + "::serviceid:server-protect"
+	ev.Initiator.Name = "server-protect"
+	ev.Initiator.TypeURI = "service/security/account/service"
+	ev.Initiator.Credential.Type = "token"
+	if err != nil {
+		ev.Outcome, ev.Severity = "failure", "warning"
+		ev.Reason.ReasonCode = 400
+		ev.Message += " -failure"
 	}
-	dek, _, err := openWDEK(k, raw, nil)
+	c.record(nil, Identity{}, ev)
 	if err != nil {
 		return nil, err
 	}

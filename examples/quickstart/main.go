@@ -65,7 +65,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "\naudit trail (%d events):\n", len(res.Events))
 	for _, ev := range res.Events {
-		fmt.Fprintf(out, "  %s  %-40s %-8s %s\n", ev.Time.Format(time.TimeOnly), ev.Action, ev.Outcome, ev.Target.ID)
+		fmt.Fprintf(out, "  %s  %-38s %-8s by %-18s on %s\n", ev.Time.Format(time.TimeOnly), ev.Action, ev.Outcome, ev.Initiator.Name, ev.Target.ID)
 	}
 
 	if err := prove(ctx, out, cfg, st, img); err != nil {
