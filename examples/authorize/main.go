@@ -107,5 +107,10 @@ func cloudEnv(out io.Writer, env func(string) string) (_ func(string) string, do
 	}
 	fmt.Fprintln(out, "IBMCLOUD_API_KEY is not set: using an emulated IBM Cloud (package e2etest)")
 	m := map[string]string{"IBMCLOUD_API_KEY": cloud.APIKey, "E2E_IAM_URL": cloud.IAMURL, "KP_INSTANCE_ID": cloud.KPInstanceID}
-	return func(k string) string { return m[k] }, func() { cloud.Close() }, nil
+	return func(k string) string {
+		if v, ok := m[k]; ok {
+			return v
+		}
+		return env(k) // the settings that are not the cloud's
+	}, func() { cloud.Close() }, nil
 }

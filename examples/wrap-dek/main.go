@@ -132,7 +132,12 @@ func cloudEnv(out io.Writer, env func(string) string) (_ func(string) string, do
 		"IBMCLOUD_API_KEY": cloud.APIKey, "IBMCLOUD_REGION": cloud.Region,
 		"E2E_IAM_URL": cloud.IAMURL, "E2E_KMS_URL": cloud.KMSURL, "KP_INSTANCE_ID": cloud.KPInstanceID,
 	}
-	return func(k string) string { return m[k] }, func() { cloud.Close() }, nil
+	return func(k string) string {
+		if v, ok := m[k]; ok {
+			return v
+		}
+		return env(k) // the settings that are not the cloud's
+	}, func() { cloud.Close() }, nil
 }
 
 func or(v, def string) string {
