@@ -1,9 +1,9 @@
 package audit
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/IBM/go-sdk-core/v5/core"
@@ -24,9 +24,10 @@ type Config struct {
 	// an overall timeout (streams are bounded by ctx and IdleTimeout).
 	HTTPClient *http.Client
 
-	// MaxRetries is how many times a query is retried after a 429, a 5xx
-	// or a connection failure, as long as no event of it was delivered.
-	// The default is 4; a negative value disables retries.
+	// MaxRetries is how many times a call is retried after a 429, a 5xx,
+	// a connection failure, or a stream that was cut or went idle (events
+	// a retry sends again are skipped). The default is 4; a negative value
+	// disables retries.
 	MaxRetries int
 	// RetryWait is the first wait between retries; it doubles each time.
 	// The default is 500 ms.
@@ -51,8 +52,9 @@ type Config struct {
 	PollInterval time.Duration
 
 	// OnWarning, when set, is called (on the iterating goroutine) with each
-	// warning the service sends. Warnings that mean missing results are
-	// also reported as errors (ErrTruncated).
+	// warning the service sends. A number_of_results_limit warning also
+	// makes Events split the window, or end with a *TruncatedError when it
+	// cannot.
 	OnWarning func(Warning)
 }
 
@@ -74,10 +76,13 @@ type Client struct {
 // NewClient returns a client for the Cloud Logs instance at cfg.Endpoint.
 func NewClient(cfg Config) (*Client, error) {
 	if cfg.Endpoint == "" {
-		return nil, errors.New("audit: Config.Endpoint is required")
+		return nil, fmt.Errorf("%w: Endpoint is required", ErrInvalidConfig)
+	}
+	if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%w: Endpoint %q is not an http(s) URL", ErrInvalidConfig, cfg.Endpoint)
 	}
 	if cfg.Authenticator == nil {
-		return nil, errors.New("audit: Config.Authenticator is required")
+		return nil, fmt.Errorf("%w: Authenticator is required", ErrInvalidConfig)
 	}
 	if cfg.MaxRetries == 0 {
 		cfg.MaxRetries = 4
@@ -97,20 +102,20 @@ func NewClient(cfg Config) (*Client, error) {
 		cfg.Window = 24 * time.Hour
 	}
 	if cfg.Window < 2*time.Millisecond {
-		return nil, fmt.Errorf("audit: Config.Window %v is shorter than the service's 1 ms resolution allows", cfg.Window)
+		return nil, fmt.Errorf("%w: Window %v is shorter than the service's 1 ms resolution allows", ErrInvalidConfig, cfg.Window)
 	}
 	if cfg.PageSize == 0 {
 		cfg.PageSize = 2000
 	}
 	if cfg.PageSize < 1 || cfg.PageSize > 50000 {
-		return nil, fmt.Errorf("audit: Config.PageSize %d is not between 1 and 50000", cfg.PageSize)
+		return nil, fmt.Errorf("%w: PageSize %d is not between 1 and 50000", ErrInvalidConfig, cfg.PageSize)
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 2 * time.Second
 	}
 	logs, err := logsv0.NewLogsV0(&logsv0.LogsV0Options{URL: cfg.Endpoint, Authenticator: cfg.Authenticator})
 	if err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {

@@ -18,7 +18,8 @@
 //	}
 //
 // Events handles keep-alives, warnings and errors in the stream, retries
-// 429 and 5xx answers (and connections that fail before any event), splits
+// 429 and 5xx answers and broken or idle streams (without delivering an
+// event twice), splits
 // long time ranges into windows and windows that hit the page limit into
 // halves, and ends with a *TruncatedError (ErrTruncated) when results were
 // cut short. Client.Background runs archive-tier searches as background

@@ -8,6 +8,8 @@ import (
 
 // Sentinel errors; test for them with errors.Is.
 var (
+	// ErrInvalidConfig: a Config that NewClient cannot use.
+	ErrInvalidConfig = errors.New("audit: invalid config")
 	// ErrInvalidQuery: a Query or Run that cannot be sent (no time range,
 	// an empty value, a value no query language can carry).
 	ErrInvalidQuery = errors.New("audit: invalid query")

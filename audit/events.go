@@ -15,9 +15,11 @@ import (
 // longer than Config.Window are queried window by window in time order, and
 // a window that holds more than Config.PageSize events is split in halves
 // and queried again, skipping events already delivered. Retryable failures
-// (429, 5xx, a connection that fails or is cut before any event of the
-// query) are retried. The sequence ends after an error: a *QueryError, a
-// *TruncatedError, an ErrInvalidQuery, or the context's error.
+// (429, 5xx, a connection that fails, a stream that is cut or goes idle)
+// are retried up to Config.MaxRetries times; a retried window skips the
+// events it had already delivered. The sequence ends after an error: a
+// *QueryError, a *TruncatedError, an ErrInvalidQuery, or the context's
+// error. Breaking out of the loop stops the stream.
 func (c *Client) Events(ctx context.Context, q Query) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		if err := q.validate(); err != nil {
@@ -48,12 +50,14 @@ func (c *Client) Events(ctx context.Context, q Query) iter.Seq2[Event, error] {
 	}
 }
 
+// ceilMillis rounds t up to the millisecond, the resolution of the
+// service's time range.
 func ceilMillis(t time.Time) time.Time {
-	if tt := t.Truncate(time.Millisecond); tt.Equal(t) {
+	tt := t.Truncate(time.Millisecond)
+	if tt.Equal(t) {
 		return t
-	} else {
-		return tt.Add(time.Millisecond)
 	}
+	return tt.Add(time.Millisecond)
 }
 
 // pager runs the queries of one Events call.

@@ -184,3 +184,24 @@ func FuzzParseStream(f *testing.F) {
 		}
 	})
 }
+
+func TestNewClientValidation(t *testing.T) {
+	auth := &core.NoAuthAuthenticator{}
+	for name, cfg := range map[string]Config{
+		"no endpoint":      {Authenticator: auth},
+		"no authenticator": {Endpoint: "http://x"},
+		"tiny window":      {Endpoint: "http://x", Authenticator: auth, Window: time.Millisecond},
+		"huge page":        {Endpoint: "http://x", Authenticator: auth, PageSize: 50001},
+		"negative page":    {Endpoint: "http://x", Authenticator: auth, PageSize: -1},
+		"bad URL":          {Endpoint: "://", Authenticator: auth},
+	} {
+		if _, err := NewClient(cfg); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%s: err = %v, want ErrInvalidConfig", name, err)
+		}
+	}
+	c, err := NewClient(Config{Endpoint: "http://x", Authenticator: auth, MaxRetries: -1})
+	if err != nil || c.cfg.MaxRetries != 0 || c.cfg.PageSize != 2000 || c.cfg.Window != 24*time.Hour ||
+		c.cfg.IdleTimeout != 2*time.Minute || c.cfg.RetryWait != 500*time.Millisecond {
+		t.Errorf("defaults: %+v, %v", c.cfg, err)
+	}
+}
