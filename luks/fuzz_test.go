@@ -26,6 +26,10 @@ func FuzzReadHeader(f *testing.F) {
 	f.Add(v1[:4096])
 	f.Add(v2[:32768])
 	f.Add(v2[16384:32768]) // a lone secondary copy
+	for _, name := range []string{"cryptsetup-luks1.hdr", "cryptsetup-luks2-argon2id.head", "qemu-luks1-aes128.head"} {
+		b := readTestdata(f, name)
+		f.Add(b[:min(len(b), 32768)])
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := luks.ReadHeader(bytes.NewReader(b))
 		if err != nil {
