@@ -653,3 +653,26 @@ func TestEventsExpiredToken(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestEventsConcurrent(t *testing.T) {
+	cloud := startCloud(t)
+	c := newClient(t, cloud, func(c *audit.Config) { c.PageSize = 20 })
+	base := time.Now().Add(-time.Hour).Truncate(time.Second)
+	record(cloud, base, 60)
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			q := audit.Query{Start: base, End: base.Add(time.Hour), Actions: []string{[]string{"kms.secrets.wrap", "kms.secrets.unwrap", "audit-log.", "kms."}[i]}}
+			evs, err := collect(context.Background(), c, q)
+			if err == nil && len(evs) != []int{20, 20, 20, 40}[i] {
+				err = fmt.Errorf("query %d: %d events", i, len(evs))
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
