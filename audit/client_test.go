@@ -676,3 +676,19 @@ func TestEventsConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsKeepAlives: a query that runs longer than IdleTimeout succeeds
+// because the service sends keep-alives meanwhile.
+func TestEventsKeepAlives(t *testing.T) {
+	cloud, err := e2etest.Start(e2etest.Options{TimeScale: 0.2}) // a query runs 400 ms, keep-alives every 100 ms
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cloud.Close()
+	base := time.Now().Add(-time.Hour)
+	record(cloud, base, 3)
+	c := newClient(t, cloud, func(c *audit.Config) { c.IdleTimeout = 300 * time.Millisecond; c.MaxRetries = -1 })
+	if evs, err := collect(context.Background(), c, audit.Query{Start: base, End: base.Add(time.Hour)}); err != nil || len(evs) != 3 {
+		t.Fatalf("%d events, err %v", len(evs), err)
+	}
+}

@@ -57,7 +57,9 @@ const (
 	// Activity Tracker event.
 	AuditApplication = "ibm-audit-event"
 
-	logsBatchSize = 50 // results per "result" item of the stream
+	logsBatchSize      = 50                     // results per "result" item of the stream
+	logsRunTime        = 2 * time.Second        // how long a query "runs" before results (scaled)
+	logsKeepAliveEvery = 500 * time.Millisecond // keep-alive period while it runs (scaled)
 )
 
 // logsState holds background queries. Guarded by Cloud.mu.
@@ -221,10 +223,18 @@ func (c *Cloud) handleLogsQuery(w http.ResponseWriter, r *http.Request) {
 	sse := newSSEWriter(w)
 	sse.raw(": success\n\n")
 	sse.item(map[string]any{"query_id": map[string]string{"query_id": newUUID()}})
-	// The query "runs" for a moment: keep the connection alive meanwhile.
-	sse.raw(": keepalive\n\n")
-	if !c.logsPause(r, c.scaled(2*time.Second)) {
-		return
+	// The query "runs" for a moment (2 s, scaled): keep the connection
+	// alive meanwhile, as the service does.
+	for left := c.scaled(logsRunTime); ; {
+		sse.raw(": keepalive\n\n")
+		if left <= 0 {
+			break
+		}
+		step := min(left, c.scaled(logsKeepAliveEvery))
+		if !c.logsPause(r, step) {
+			return
+		}
+		left -= step
 	}
 	for i := 0; i < len(docs); i += logsBatchSize {
 		batch := docs[i:min(i+logsBatchSize, len(docs))]
