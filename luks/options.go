@@ -109,9 +109,9 @@ func WithHash(name string) Option {
 
 // WithIterTime sets how long unlocking a key slot should take on this
 // machine; the KDF cost is calibrated to it as cryptsetup's --iter-time
-// does (the volume key digest gets 1/16 of it, at least 1000 iterations).
-// It is ignored when WithIterations or WithArgon2 fix the cost. The default
-// is 2s.
+// does. The volume key digest always gets 125 ms of PBKDF2 (at least 1000
+// iterations), as in cryptsetup. It is ignored when WithIterations or
+// WithArgon2 fix the cost. The default is 2s.
 func WithIterTime(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
@@ -123,8 +123,12 @@ func WithIterTime(d time.Duration) Option {
 }
 
 // WithIterations forces the PBKDF2 iteration count (at least 1000) of the
-// key slot and the volume key digest, or the Argon2 time cost (at least 1)
-// of a LUKS2 argon2 key slot. The default is to calibrate (WithIterTime).
+// key slot, or the Argon2 time cost of a LUKS2 argon2 key slot (whose
+// memory is then the default 1 GiB, at most half the RAM, unless
+// WithArgon2 sets it). Forcing a cost also
+// sets the volume key digest to the minimum 1000 iterations, as
+// cryptsetup's --pbkdf-force-iterations does. The default is to calibrate
+// (WithIterTime).
 func WithIterations(n int) Option {
 	return func(o *options) error {
 		if n < 1 || n > maxKDFIterations {
