@@ -338,6 +338,9 @@ func (e *ConfigError) Error() string {
 	return b.String()
 }
 
+// GoString is String: %#v must not print the API key either.
+func (c Config) GoString() string { return c.String() }
+
 // Unwrap returns the individual problems.
 func (e *ConfigError) Unwrap() []error { return e.Problems }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/e2eimage/e2e/internal/demo"
 	"github.com/e2eimage/e2e/keys"
 	"github.com/e2eimage/e2e/luks"
+	"github.com/e2eimage/e2e/storage"
 )
 
 // startCloud starts an emulated cloud for one test.
@@ -67,7 +68,11 @@ func (r *recorder) skipped() map[e2e.Stage]bool {
 // unwraps the WDEK with the emulated Key Protect and decrypts the image.
 func objectPlaintext(t *testing.T, cloud *e2etest.Cloud, cfg e2e.Config, st e2e.State) []byte {
 	t.Helper()
-	obj, err := cloud.Object(cfg.COS.Bucket, cfg.COS.Object)
+	u, err := storage.ParseURI(st.ObjectURI)
+	if err != nil {
+		t.Fatalf("state object URI: %v", err)
+	}
+	obj, err := cloud.Object(u.Bucket, u.Object)
 	if err != nil {
 		t.Fatalf("object %s: %v", st.ObjectURI, err)
 	}
@@ -161,7 +166,6 @@ func TestRunEndToEnd(t *testing.T) {
 			if format == e2e.EncryptedVHD {
 				wantObject = "quickstart-ubuntu.vhd-0.vhd"
 			}
-			cfg.COS.Object = wantObject
 			if !strings.HasSuffix(st.ObjectURI, "/"+wantObject) {
 				t.Errorf("object URI %q, want the object %q", st.ObjectURI, wantObject)
 			}
@@ -221,11 +225,11 @@ func TestResumeAfterEveryStep(t *testing.T) {
 			}
 			skipped := rec.skipped()
 			for _, s := range stages {
-				if s == e2e.StageDataKey {
-					continue // the DEK is always re-derived (unwrapped), never stored
-				}
 				if s == crashAfter {
 					break
+				}
+				if s == e2e.StageDataKey {
+					continue // the DEK is always re-derived (unwrapped), never stored
 				}
 				if !skipped[s] {
 					t.Errorf("rerun did %s again although the first run finished it", s)
@@ -256,7 +260,7 @@ func TestFaultsLeaveResumableState(t *testing.T) {
 		{e2etest.ServiceSoftLayer, "SoftLayer_Virtual_Guest_Block_Device_Template_Group::createFromIcos", e2e.StageImport, e2etest.Fault{Status: 500, Times: 50}},
 		{e2etest.ServiceSoftLayer, "SoftLayer_Product_Order::placeOrder", e2e.StageOrder, e2etest.Fault{Status: 500, Code: "SoftLayer_Exception_Public", Times: 50}},
 	}
-	img := demo.Image(2<<20, 5)
+	img := demo.Image(6<<20, 5) // two 5 MiB parts: a multipart upload
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s/%s", c.svc, c.op), func(t *testing.T) {
 			cloud := startCloud(t)
