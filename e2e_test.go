@@ -314,3 +314,87 @@ func TestRefusesWhatIBMWouldRefuse(t *testing.T) {
 		t.Errorf("refused upload left multipart uploads: %+v", ups)
 	}
 }
+
+func TestPlanThenRunThenCleanup(t *testing.T) {
+	cloud := startCloud(t)
+	cfg := testConfig(cloud)
+	cfg.Audit = false
+	store := &e2e.MemoryStore{}
+	p, err := e2e.New(cfg, e2e.WithStateStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := demo.Image(2<<20, 9)
+	src := func() e2e.Source { return e2e.FromReader(bytes.NewReader(img), int64(len(img))) }
+	plan, err := p.Plan(context.Background(), src())
+	if err != nil || plan.Err() != nil {
+		t.Fatalf("Plan = %v, %v", plan, err)
+	}
+	actions := map[e2e.Stage]string{}
+	for _, s := range plan.Steps {
+		actions[s.Stage] = s.Action
+	}
+	for _, s := range []e2e.Stage{e2e.StageRootKey, e2e.StageAuthorize, e2e.StageBucket, e2e.StageImport, e2e.StageOrder} {
+		if actions[s] != "create" {
+			t.Errorf("fresh plan: %s action %q, want create\n%s", s, actions[s], plan)
+		}
+	}
+	if len(cloud.Keys()) != 0 || len(cloud.Policies()) != 0 || len(cloud.Buckets()) != 0 || len(cloud.Guests()) != 0 {
+		t.Fatalf("Plan changed the cloud: keys %d policies %d buckets %d guests %d",
+			len(cloud.Keys()), len(cloud.Policies()), len(cloud.Buckets()), len(cloud.Guests()))
+	}
+	if _, err := p.Run(context.Background(), src()); err != nil {
+		t.Fatal(err)
+	}
+	plan, err = p.Plan(context.Background(), src())
+	if err != nil || plan.Err() != nil {
+		t.Fatalf("Plan after the run = %v, %v", plan, err)
+	}
+	for _, s := range plan.Steps {
+		if s.Stage != e2e.StageDataKey && s.Action != "skip" {
+			t.Errorf("plan after a complete run: %s action %q, want skip", s.Stage, s.Action)
+		}
+	}
+	if err := p.Cleanup(context.Background(), e2e.CleanupAll); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := len(cloud.Guests()), len(cloud.Templates()); n != 0 || m != 0 {
+		t.Errorf("after Cleanup: %d servers, %d templates left", n, m)
+	}
+	if objs := cloud.Objects(cfg.COS.Bucket); len(objs) != 0 {
+		t.Errorf("after Cleanup: objects left %+v", objs)
+	}
+	if st := p.State(); st.ServerID != 0 || st.TemplateID != 0 || st.ObjectURI != "" || st.RootKeyCRN == "" {
+		t.Errorf("state after Cleanup: %+v", st)
+	}
+}
+
+func TestPlanReportsProblems(t *testing.T) {
+	cloud := startCloud(t)
+	cfg := testConfig(cloud)
+	cfg.KMS.RootKeyName, cfg.KMS.RootKeyID = "", "no-such-key"
+	if err := cloud.CreateBucket(cfg.COS.Bucket, "eu-de-standard"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e2e.New(cfg, e2e.WithStateStore(&e2e.MemoryStore{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := p.Plan(context.Background(), e2e.Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rme *storage.RegionMismatchError
+	perr := plan.Err()
+	if !errors.Is(perr, keys.ErrKeyNotFound) || !errors.As(perr, &rme) || !strings.Contains(perr.Error(), "no source") {
+		t.Errorf("plan problems = %v; want a missing key, a region mismatch and no source\n%s", perr, plan)
+	}
+	cfg.APIKey = "wrong-key"
+	p, err = e2e.New(cfg, e2e.WithStateStore(&e2e.MemoryStore{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan, err = p.Plan(context.Background(), e2e.Source{}); err != nil || plan.Err() == nil {
+		t.Errorf("plan with a wrong API key: %v, %v; want a problem", plan, err)
+	}
+}

@@ -15,9 +15,15 @@ import (
 func init() {
 	register(command{
 		name:    "run",
-		usage:   "--in FILE|cos://REGION/BUCKET/OBJECT [--config FILE] [--state FILE] [--full-verify] [--no-order]",
+		usage:   "--in FILE|cos://REGION/BUCKET/OBJECT [--config FILE] [--state FILE] [--full-verify] [--no-order] [--dry-run]",
 		summary: "run the whole workflow: key, authorization, encrypt+upload, import, order, audit",
 		run:     runPipeline,
+	})
+	register(command{
+		name:    "cleanup",
+		usage:   "[--config FILE] [--state FILE] [--keep-object]",
+		summary: "delete the server, template and object a run created (named in its state)",
+		run:     runCleanup,
 	})
 	register(command{
 		name:    "demo",
@@ -34,6 +40,7 @@ func runPipeline(ctx context.Context, e *env, args []string) error {
 	state := fs.String("state", "", "state `file` (default: the config's stateFile, e2e-state.json)")
 	full := fs.Bool("full-verify", false, "decrypt the whole uploaded object to verify it (default: header and key slot)")
 	noOrder := fs.Bool("no-order", false, "stop after the import: order no server")
+	dryRun := fs.Bool("dry-run", false, "check the config, the cloud and the state, print what would happen, change nothing")
 	if _, err := parseFlags(e, fs, commands["run"].usage, args); err != nil {
 		return err
 	}
@@ -53,7 +60,47 @@ func runPipeline(ctx context.Context, e *env, args []string) error {
 	if *noOrder {
 		cfg.Server = nil
 	}
+	if *dryRun {
+		p, err := e2e.New(cfg)
+		if err != nil {
+			return err
+		}
+		plan, err := p.Plan(ctx, e2e.ParseSource(*in))
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(e.stdout, plan)
+		return plan.Err()
+	}
 	return pipelineRun(ctx, e, cfg, nil, e2e.ParseSource(*in))
+}
+
+func runCleanup(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("cleanup")
+	configPath := fs.String("config", "", "JSON config `file` (environment variables override it)")
+	state := fs.String("state", "", "state `file` of the run (default: the config's stateFile)")
+	keepObject := fs.Bool("keep-object", false, "keep the encrypted object in COS")
+	if _, err := parseFlags(e, fs, commands["cleanup"].usage, args); err != nil {
+		return err
+	}
+	cfg, err := e2e.LoadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	if *state != "" {
+		cfg.StateFile = *state
+	}
+	p, err := e2e.New(cfg)
+	if err != nil {
+		return err
+	}
+	what := e2e.CleanupAll
+	what.Object = !*keepObject
+	if err := p.Cleanup(ctx, what); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "cleaned up: server, template"+map[bool]string{true: "", false: ", object"}[*keepObject])
+	return nil
 }
 
 func runDemo(ctx context.Context, e *env, args []string) error {

@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/e2eimage/e2e/image"
+	"github.com/e2eimage/e2e/provision"
+	"github.com/e2eimage/e2e/storage"
+)
+
+// CleanupOptions choose what Cleanup deletes.
+type CleanupOptions struct {
+	Server   bool // cancel the ordered server
+	Template bool // delete the image template
+	Object   bool // delete the encrypted object from COS
+}
+
+// CleanupAll deletes everything a run created that costs money or holds
+// the image: the server, the template and the object. The root key, the
+// WDEK and the authorization stay: they cost nothing and other runs use them.
+var CleanupAll = CleanupOptions{Server: true, Template: true, Object: true}
+
+// CleanupError lists what Cleanup could not delete; those resources are
+// still in the cloud (and still named in the state).
+type CleanupError struct {
+	LeftBehind []string
+	Errs       []error
+}
+
+func (e *CleanupError) Error() string {
+	return fmt.Sprintf("e2e: clean-up left behind %v: %v", e.LeftBehind, errors.Join(e.Errs...))
+}
+
+// Unwrap returns the individual failures.
+func (e *CleanupError) Unwrap() []error { return e.Errs }
+
+// Cleanup deletes the resources the state names, for failed runs and tests,
+// and forgets them in the state. Resources already gone count as deleted.
+// Whatever could not be deleted is listed in a *CleanupError and stays in
+// the state, so Cleanup can be run again.
+func (p *Pipeline) Cleanup(ctx context.Context, what CleanupOptions) error {
+	if err := p.load(ctx); err != nil {
+		return err
+	}
+	ce := &CleanupError{}
+	fail := func(what string, err error) {
+		ce.LeftBehind = append(ce.LeftBehind, what)
+		ce.Errs = append(ce.Errs, err)
+	}
+	if what.Server && p.state.ServerID != 0 {
+		if err := p.servers.Cancel(ctx, p.state.ServerID); err != nil && !errors.Is(err, provision.ErrNotFound) {
+			fail(fmt.Sprintf("server %d", p.state.ServerID), err)
+		} else {
+			p.state.ServerID, p.state.ServerHostname, p.state.ServerReady, p.state.OrderRequested = 0, "", false, false
+		}
+	}
+	if what.Template && p.state.TemplateID != 0 {
+		if err := p.images.Delete(ctx, p.state.TemplateID); err != nil && !errors.Is(err, image.ErrNotFound) {
+			fail(fmt.Sprintf("template %d", p.state.TemplateID), err)
+		} else {
+			p.state.TemplateID, p.state.TemplateGUID, p.state.TemplateReady = 0, "", false
+		}
+	}
+	if what.Object && p.state.ObjectURI != "" {
+		u, err := storage.ParseURI(p.state.ObjectURI)
+		if err == nil {
+			err = p.cos.Delete(ctx, u.Bucket, u.Object)
+		}
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			fail(p.state.ObjectURI, err)
+		} else {
+			p.state.ObjectURI, p.state.ObjectSize, p.state.ObjectSHA256, p.state.Verified = "", 0, "", false
+		}
+	}
+	if err := p.save(ctx); err != nil {
+		return err
+	}
+	if len(ce.Errs) > 0 {
+		return ce
+	}
+	return nil
+}
