@@ -74,6 +74,11 @@ type KMSConfig struct {
 	// the active root key with that name is reused or created.
 	RootKeyID   string `json:"rootKeyId,omitempty"`
 	RootKeyName string `json:"rootKeyName,omitempty"`
+	// ImportPayload, when set, is the key material (16, 24 or 32 bytes) of
+	// the root key to import under RootKeyName if no active root key has
+	// that name yet (bring your own key). It is never written to a file; the
+	// environment variable E2E_ROOT_KEY_IMPORT_FILE names a file holding it.
+	ImportPayload []byte `json:"-"`
 }
 
 // COSConfig names the bucket and object of the encrypted image.
@@ -174,7 +179,7 @@ func LoadConfig(path string) (Config, error) {
 //	IBMCLOUD_REGION      Region
 //	E2E_IAM_URL, E2E_KMS_URL, E2E_COS_URL, E2E_SOFTLAYER_URL, E2E_LOGS_URL   Endpoints
 //	KP_INSTANCE_ID       KMS.InstanceID (HPCS_INSTANCE_ID sets it and KMS.HPCS)
-//	E2E_ROOT_KEY_ID, E2E_ROOT_KEY_NAME
+//	E2E_ROOT_KEY_ID, E2E_ROOT_KEY_NAME, E2E_ROOT_KEY_IMPORT_FILE
 //	COS_INSTANCE_ID, E2E_BUCKET, E2E_OBJECT
 //	E2E_IMAGE_NAME, E2E_IMAGE_OS, E2E_FORMAT
 //	E2E_STATE_FILE, E2E_WORKERS
@@ -204,6 +209,13 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 	}
 	if v, ok := lookup("HPCS_INSTANCE_ID"); ok && v != "" {
 		c.KMS.InstanceID, c.KMS.HPCS = v, true
+	}
+	if v, ok := lookup("E2E_ROOT_KEY_IMPORT_FILE"); ok && v != "" {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return fmt.Errorf("e2e: E2E_ROOT_KEY_IMPORT_FILE: %w", err)
+		}
+		c.KMS.ImportPayload = b
 	}
 	if v, ok := lookup("E2E_FORMAT"); ok && v != "" {
 		c.Image.Format = Format(v)

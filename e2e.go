@@ -229,6 +229,11 @@ func (p *Pipeline) EnsureRootKey(ctx context.Context) error {
 			if err == nil && k.State != keys.Active {
 				err = &keys.KeyStateError{KeyID: k.ID, Op: "use", State: k.State}
 			}
+		} else if len(p.cfg.KMS.ImportPayload) > 0 {
+			k, err = p.keys.FindRootKey(ctx, p.cfg.KMS.RootKeyName)
+			if errors.Is(err, keys.ErrKeyNotFound) {
+				k, err = p.keys.ImportRootKey(ctx, p.cfg.KMS.RootKeyName, p.cfg.KMS.ImportPayload)
+			}
 		} else {
 			k, err = p.keys.EnsureRootKey(ctx, p.cfg.KMS.RootKeyName)
 		}

@@ -398,3 +398,33 @@ func TestPlanReportsProblems(t *testing.T) {
 		t.Errorf("plan with a wrong API key: %v, %v; want a problem", plan, err)
 	}
 }
+
+func TestRunImportsARootKey(t *testing.T) {
+	cloud := startCloud(t)
+	cfg := testConfig(cloud)
+	cfg.Audit, cfg.Server = false, nil
+	cfg.KMS.RootKeyName = "byok-root"
+	cfg.KMS.ImportPayload = bytes.Repeat([]byte{0x42}, 32)
+	img := demo.Image(2<<20, 11)
+	for run := 0; run < 2; run++ { // the second run (fresh state) reuses the imported key
+		p, err := e2e.New(cfg, e2e.WithStateStore(&e2e.MemoryStore{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Run(context.Background(), e2e.FromReader(bytes.NewReader(img), int64(len(img)))); err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+	}
+	var imported int
+	for _, k := range cloud.Keys() {
+		if k.Name == "byok-root" {
+			imported++
+			if !k.Imported {
+				t.Errorf("key %s was created, not imported", k.ID)
+			}
+		}
+	}
+	if imported != 1 {
+		t.Errorf("%d keys named byok-root, want exactly 1", imported)
+	}
+}
