@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"slices"
 	"time"
 )
@@ -10,8 +9,8 @@ import (
 func init() {
 	register(command{
 		name:    "encrypt",
-		usage:   "--format luks1|luks2 --in FILE|- --out FILE|- --passphrase-file F [--workers N] [--iter-time 2s] [--pbkdf pbkdf2|argon2id] [--key-size 256|512] [--sector-size 512|4096] [--progress]",
-		summary: "encrypt a raw disk image",
+		usage:   "--format luks1|luks2|qcow2 --in FILE|- --out FILE|- --passphrase-file F | --format vhd --key-file F ... [--workers N] [--iter-time 2s] [--pbkdf pbkdf2|argon2id] [--key-size 256|512] [--sector-size 512|4096] [--progress]",
+		summary: "encrypt a disk image (LUKS: a raw stream; vhd, qcow2: any raw, VHD or qcow2 file)",
 		run:     runEncrypt,
 	})
 }
@@ -21,14 +20,15 @@ func runEncrypt(ctx context.Context, e *env, args []string) error {
 	format := fs.String("format", "", "output format: "+formatNames())
 	inPath := fs.String("in", "", "plaintext image, or - for standard input")
 	outPath := fs.String("out", "", "encrypted image, or - for standard output")
-	passFile := fs.String("passphrase-file", "", "file whose bytes are the passphrase (no newline stripping)")
+	passFile := fs.String(passphraseFlag, "", "file whose bytes are the passphrase (no newline stripping): luks1, luks2, qcow2")
+	keyFile := fs.String(keyFlag, "", "file holding the raw 32- or 64-byte data key: vhd (AES-128/256-XTS)")
 	workers := fs.Int("workers", 0, "parallel encryption workers (default: number of CPUs)")
 	iterTime := fs.Duration("iter-time", 2*time.Second, "key-slot KDF time, as cryptsetup's --iter-time")
 	pbkdf := fs.String("pbkdf", "", "key-slot KDF: pbkdf2 or argon2id (default: pbkdf2 for luks1, argon2id for luks2)")
 	keySize := fs.Int("key-size", 512, "volume key size in bits: 256 or 512 (AES-128/256-XTS)")
 	sectorSize := fs.Int("sector-size", 512, "encryption sector size in bytes: 512 or 4096 (LUKS2)")
 	showProgress := fs.Bool("progress", false, "draw a progress bar on standard error")
-	const usage = "--format F --in FILE|- --out FILE|- --passphrase-file F [flags]"
+	const usage = "--format F --in FILE|- --out FILE|- --passphrase-file F|--key-file F [flags]"
 	pos, err := parseFlags(e, fs, usage, args)
 	if err != nil {
 		return err
@@ -58,12 +58,24 @@ func runEncrypt(ctx context.Context, e *env, args []string) error {
 		return usagef("--sector-size must be 512 or 4096, not %d", *sectorSize)
 	}
 	for name := range set {
-		if slices.Contains([]string{"format", "in", "out", "passphrase-file", "progress"}, name) {
+		if slices.Contains([]string{"format", "in", "out", passphraseFlag, keyFlag, "progress"}, name) {
 			continue
 		}
 		if !slices.Contains(enc.flags, name) {
 			return usagef("--%s does not apply to --format %s", name, *format)
 		}
+	}
+	sec := secret{flag: enc.secretFlag(), path: *passFile}
+	if sec.flag == keyFlag {
+		sec.path = *keyFile
+	}
+	for _, other := range []string{passphraseFlag, keyFlag} {
+		if set[other] && other != sec.flag {
+			return usagef("--format %s takes --%s, not --%s", *format, sec.flag, other)
+		}
+	}
+	if sec.path == "" {
+		return usagef("--%s is required for --format %s", sec.flag, *format)
 	}
 	if *inPath == "" {
 		return usagef("--in is required")
@@ -89,9 +101,9 @@ func runEncrypt(ctx context.Context, e *env, args []string) error {
 	if set["sector-size"] {
 		p.sectorSize = *sectorSize
 	}
-	st := stream{label: "encrypt", passFile: *passFile, in: *inPath, out: *outPath, perm: 0o644, progress: *showProgress}
-	return st.run(ctx, e, func(dst io.Writer, src io.Reader, pass []byte, in *input) error {
-		p.passphrase, p.in = pass, in
-		return enc.encode(ctx, dst, src, p)
+	st := stream{label: "encrypt", secret: sec, in: *inPath, out: *outPath, perm: 0o644, progress: *showProgress, staged: enc.staged}
+	return st.run(ctx, e, func(sio *streamIO) error {
+		p.secret, p.in, p.stages = sio.secret, sio.in, sio.stages
+		return enc.encode(ctx, sio.dst, sio.src, p)
 	})
 }

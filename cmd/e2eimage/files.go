@@ -195,24 +195,87 @@ func readPassphrase(path string) ([]byte, error) {
 	return b, nil
 }
 
-// stream is the plumbing shared by commands that turn one stream into
-// another with a passphrase (encrypt, decrypt).
-type stream struct {
-	label             string // for the progress bar
-	passFile, in, out string // paths; "-" for standard input or output
-	perm              os.FileMode
-	progress          bool
+// readKey returns the raw 32- or 64-byte XTS key of an encrypted VHD. The
+// usual mistakes (a trailing newline, hex or base64 text) are named, since
+// the file must hold the key bytes themselves. The caller clears it.
+func readKey(path string) ([]byte, error) {
+	if path == "" {
+		return nil, usagef("--key-file is required")
+	}
+	b, err := readFileLimit(path, 1024)
+	if err != nil {
+		return nil, fmt.Errorf("key file: %w", err)
+	}
+	n := len(b)
+	if n == 32 || n == 64 {
+		return b, nil
+	}
+	clear(b)
+	hint := ""
+	switch {
+	case n == 33 || n == 65:
+		hint = " (a trailing newline?)"
+	case n == 44 || n == 88 || n == 45 || n == 89:
+		hint = " (base64 text? the file must hold the raw key bytes)"
+	case n == 128 || n == 129:
+		hint = " (hex text? the file must hold the raw key bytes)"
+	}
+	return nil, fmt.Errorf("key file %s holds %d bytes; an encrypted VHD key is exactly 32 or 64 raw bytes (AES-128/256-XTS)%s", path, n, hint)
 }
 
-// run reads the passphrase, opens the input and output, and calls fn with
-// them; src stops at ctx's end and feeds the progress bar. The output is
-// removed if fn fails, and the passphrase cleared afterwards.
-func (s stream) run(ctx context.Context, e *env, fn func(dst io.Writer, src io.Reader, pass []byte, in *input) error) error {
-	pass, err := readPassphrase(s.passFile)
+// A secret is where a command reads its secret from: a passphrase file
+// (LUKS, qcow2+LUKS) or a raw key file (encrypted VHD).
+type secret struct {
+	flag string // "passphrase-file" or "key-file"
+	path string
+}
+
+const (
+	passphraseFlag = "passphrase-file"
+	keyFlag        = "key-file"
+)
+
+func (s secret) read() ([]byte, error) {
+	if s.flag == keyFlag {
+		return readKey(s.path)
+	}
+	return readPassphrase(s.path)
+}
+
+// stageFunc reports a multi-pass operation's progress: done of total bytes
+// of one stage ("scan", then the writing stage).
+type stageFunc func(stage string, done, total int64)
+
+// stream is the plumbing shared by commands that turn one stream into
+// another with a secret (encrypt, decrypt).
+type stream struct {
+	label   string // for the progress bar
+	secret  secret
+	in, out string // paths; "-" for standard input or output
+	perm    os.FileMode
+	// progress draws bars on stderr; staged says fn reports its stages
+	// itself (the disk formats read the input at random, not as a stream).
+	progress, staged bool
+}
+
+// streamIO is what a stream hands to its function.
+type streamIO struct {
+	dst    io.Writer
+	src    io.Reader // stops at ctx's end and counts for the progress bar
+	secret []byte
+	in     *input
+	stages stageFunc // nil unless staged progress was asked for
+}
+
+// run reads the secret, opens the input and output, and calls fn with
+// them. The output is removed if fn fails, and the secret cleared
+// afterwards.
+func (s stream) run(ctx context.Context, e *env, fn func(sio *streamIO) error) error {
+	sec, err := s.secret.read()
 	if err != nil {
 		return err
 	}
-	defer clear(pass)
+	defer clear(sec)
 	in, err := openInput(e, s.in)
 	if err != nil {
 		return err
@@ -223,15 +286,20 @@ func (s stream) run(ctx context.Context, e *env, fn func(dst io.Writer, src io.R
 		return err
 	}
 	defer out.abort()
-	src := ctxReader{ctx: ctx, r: in.r}
-	var bar *progress
-	if s.progress {
-		bar = startProgress(e.stderr, s.label, in.size)
-		src.r = countingReader{r: in.r, p: bar}
+	sio := &streamIO{dst: out.w, src: ctxReader{ctx: ctx, r: in.r}, secret: sec, in: in}
+	var finish func()
+	switch {
+	case s.progress && s.staged:
+		bars := &stageBars{w: e.stderr}
+		sio.stages, finish = bars.update, bars.finish
+	case s.progress:
+		bar := startProgress(e.stderr, s.label, in.size)
+		sio.src = ctxReader{ctx: ctx, r: countingReader{r: in.r, p: bar}}
+		finish = bar.finish
 	}
-	err = fn(out.w, src, pass, in)
-	if bar != nil {
-		bar.finish()
+	err = fn(sio)
+	if finish != nil {
+		finish()
 	}
 	if err != nil {
 		return err

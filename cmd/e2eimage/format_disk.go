@@ -13,22 +13,19 @@ import (
 // supported image (raw, VHD, qcow2), detected, and need it to be a file:
 // they scan it for zero blocks before writing the sequential output.
 func init() {
-	registerFormat("vhd", encoder{flags: []string{"workers"}, encode: encodeVHD})
-	registerFormat("qcow2", encoder{flags: []string{"workers", "iter-time", "key-size"}, encode: encodeQCOW2})
+	registerFormat("vhd", encoder{flags: []string{"workers"}, secret: keyFlag, staged: true, encode: encodeVHD})
+	registerFormat("qcow2", encoder{flags: []string{"workers", "iter-time", "key-size"}, staged: true, encode: encodeQCOW2})
 }
 
-// encodeVHD: the "passphrase" file holds the raw data key (32 or 64 bytes),
-// which is what blktap uses as the XTS key.
+// encodeVHD: the key file holds the raw data key (32 or 64 bytes), which is
+// what blktap uses as the XTS key; readKey has checked its length.
 func encodeVHD(ctx context.Context, dst io.Writer, _ io.Reader, p *encodeParams) error {
-	if n := len(p.passphrase); n != 32 && n != 64 {
-		return usagef("--format vhd takes the raw data key: the key file must hold exactly 32 or 64 bytes (AES-128/256-XTS), not %d", n)
-	}
 	d, err := openDisk(p)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	_, err = disk.WriteEncryptedVHD(ctx, dst, d, p.passphrase, diskOptions(p)...)
+	_, err = disk.WriteEncryptedVHD(ctx, dst, d, p.secret, diskOptions(p.workers, p.stages, "encrypt")...)
 	return err
 }
 
@@ -38,7 +35,7 @@ func encodeQCOW2(ctx context.Context, dst io.Writer, _ io.Reader, p *encodeParam
 		return err
 	}
 	defer d.Close()
-	opts := diskOptions(p)
+	opts := diskOptions(p.workers, p.stages, "encrypt")
 	var lopts []luks.Option
 	if p.iterTime != 0 {
 		lopts = append(lopts, luks.WithIterTime(p.iterTime))
@@ -47,7 +44,7 @@ func encodeQCOW2(ctx context.Context, dst io.Writer, _ io.Reader, p *encodeParam
 		lopts = append(lopts, luks.WithKeySize(p.keySize))
 	}
 	opts = append(opts, disk.WithLUKSOptions(lopts...))
-	_, err = disk.WriteQCOW2LUKS(ctx, dst, d, p.passphrase, opts...)
+	_, err = disk.WriteQCOW2LUKS(ctx, dst, d, p.secret, opts...)
 	return err
 }
 
@@ -58,10 +55,21 @@ func openDisk(p *encodeParams) (disk.Disk, error) {
 	return disk.Open(p.in.f, p.in.size)
 }
 
-func diskOptions(p *encodeParams) []disk.WriteOption {
+// diskOptions turns the command line into package disk's write options;
+// the write stage of the progress bars is called label.
+func diskOptions(workers int, stages stageFunc, label string) []disk.WriteOption {
 	var opts []disk.WriteOption
-	if p.workers > 0 {
-		opts = append(opts, disk.WithWorkers(p.workers))
+	if workers > 0 {
+		opts = append(opts, disk.WithWorkers(workers))
+	}
+	if stages != nil {
+		opts = append(opts, disk.WithProgress(func(u disk.Progress) {
+			name := label
+			if u.Stage == disk.StageScan {
+				name = "scan"
+			}
+			stages(name, u.Done, u.Total)
+		}))
 	}
 	return opts
 }

@@ -15,7 +15,7 @@ func init() {
 			if p.workers == 3 {
 				return usagef("test-xor refuses 3 workers")
 			}
-			if _, err := dst.Write([]byte{byte(len(p.passphrase))}); err != nil {
+			if _, err := dst.Write([]byte{byte(len(p.secret))}); err != nil {
 				return err
 			}
 			buf := make([]byte, 1000)
@@ -23,7 +23,7 @@ func init() {
 			for {
 				n, err := src.Read(buf)
 				for i := range buf[:n] {
-					buf[i] ^= p.passphrase[(off+i)%len(p.passphrase)]
+					buf[i] ^= p.secret[(off+i)%len(p.secret)]
 				}
 				off += n
 				if _, werr := dst.Write(buf[:n]); werr != nil {

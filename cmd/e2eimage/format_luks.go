@@ -43,7 +43,7 @@ func encodeLUKS(version int) func(context.Context, io.Writer, io.Reader, *encode
 		if err := ctx.Err(); err != nil { // the KDF calibration below takes a while
 			return err
 		}
-		w, err := luks.NewWriter(dst, p.passphrase, opts...)
+		w, err := luks.NewWriter(dst, p.secret, opts...)
 		if err != nil {
 			return err
 		}

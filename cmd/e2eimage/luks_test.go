@@ -107,16 +107,26 @@ func TestLUKSBadInput(t *testing.T) {
 	in := writeFile(t, dir, "in.raw", make([]byte, 8192))
 	pf := writeFile(t, dir, "pass", []byte("pw"))
 	out := filepath.Join(dir, "out")
+	img := filepath.Join(dir, "img.luks")
+	if code, _, stderr := runCLI(t, nil, "encrypt", "--format", "luks1", "--iter-time", "10ms", "--in", in, "--out", img, "--passphrase-file", pf); code != 0 {
+		t.Fatalf("encrypt: exit %d: %s", code, stderr)
+	}
+	truncated := writeFile(t, dir, "short", append([]byte("LUKS\xba\xbe\x00\x01"), make([]byte, 100)...))
 	runBadCases(t, out, []badCase{
 		{"luks1 argon2id", []string{"encrypt", "--format", "luks1", "--in", in, "--out", out, "--passphrase-file", pf, "--pbkdf", "argon2id"}, 2, "needs --format luks2"},
 		{"luks1 4096", []string{"encrypt", "--format", "luks1", "--in", in, "--out", out, "--passphrase-file", pf, "--sector-size", "4096"}, 2, "needs --format luks2"},
-		{"decrypt not luks", []string{"decrypt", "--in", in, "--out", out, "--passphrase-file", pf}, 1, "not a LUKS header"},
-		{"decrypt truncated", []string{"decrypt", "--in", writeFile(t, dir, "short", []byte("LUKS\xba\xbe\x00")), "--out", out, "--passphrase-file", pf}, 1, "luks:"},
-		{"decrypt no out", []string{"decrypt", "--in", in, "--passphrase-file", pf}, 2, "--out is required"},
-		{"decrypt no passphrase", []string{"decrypt", "--in", in, "--out", out}, 2, "--passphrase-file is required"},
-		{"decrypt missing passphrase file", []string{"decrypt", "--in", in, "--out", out, "--passphrase-file", out + ".nope"}, 1, "no such file"},
-		{"decrypt bad flag", []string{"decrypt", "--in", in, "--out", out, "--passphrase-file", pf, "--format", "luks1"}, 2, "flag provided but not defined: -format"},
-		{"inspect not luks", []string{"inspect", in}, 1, "not a LUKS header"},
+		{"decrypt not encrypted", []string{"decrypt", "--in", in, "--out", out, "--passphrase-file", pf}, 1, "is a raw image, not encrypted"},
+		{"decrypt stdin not luks", []string{"decrypt", "--in", "-", "--out", out, "--passphrase-file", pf}, 1, "not a LUKS header"},
+		{"decrypt truncated", []string{"decrypt", "--in", truncated, "--out", out, "--passphrase-file", pf}, 1, "LUKS1 header truncated"},
+		{"decrypt no out", []string{"decrypt", "--in", img, "--passphrase-file", pf}, 2, "--out is required"},
+		{"decrypt no passphrase", []string{"decrypt", "--in", img, "--out", out}, 2, "--passphrase-file (LUKS, qcow2+LUKS) or --key-file (encrypted VHD) is required"},
+		{"decrypt key file for luks", []string{"decrypt", "--in", img, "--out", out, "--key-file", pf}, 2, "needs --passphrase-file, not --key-file"},
+		{"decrypt both secrets", []string{"decrypt", "--in", img, "--out", out, "--key-file", pf, "--passphrase-file", pf}, 2, "not both"},
+		{"decrypt missing passphrase file", []string{"decrypt", "--in", img, "--out", out, "--passphrase-file", out + ".nope"}, 1, "no such file"},
+		{"decrypt empty passphrase file", []string{"decrypt", "--in", img, "--out", out, "--passphrase-file", writeFile(t, dir, "empty", nil)}, 1, "passphrase file is empty"},
+		{"decrypt missing input", []string{"decrypt", "--in", out + ".nope", "--out", out, "--passphrase-file", pf}, 1, "no such file"},
+		{"decrypt bad flag", []string{"decrypt", "--in", img, "--out", out, "--passphrase-file", pf, "--format", "luks1"}, 2, "flag provided but not defined: -format"},
+		{"inspect truncated", []string{"inspect", truncated}, 1, "LUKS1 header truncated"},
 		{"inspect missing", []string{"inspect", out + ".nope"}, 1, "no such file"},
 		{"inspect no file", []string{"inspect", "--json"}, 2, "missing FILE"},
 		{"inspect two files", []string{"inspect", in, in}, 2, "unexpected argument"},

@@ -129,3 +129,41 @@ func clock(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
+
+// set reports an absolute count, for sources that report their own
+// progress (package disk) instead of being read through a counter.
+func (p *progress) set(n int64) {
+	if p.began.Load() == 0 && n > 0 {
+		p.began.CompareAndSwap(0, time.Now().UnixNano())
+	}
+	p.n.Store(n)
+}
+
+// stageBars draws one bar per stage of a multi-pass operation, such as
+// the zero scan and then the write of the disk formats: a new stage ends
+// the previous bar's line and starts a bar of its own.
+type stageBars struct {
+	w     io.Writer
+	stage string
+	cur   *progress
+}
+
+// update is a stageFunc. Calls must not overlap (package disk guarantees
+// it for its progress callbacks).
+func (s *stageBars) update(stage string, done, total int64) {
+	if s.cur == nil || stage != s.stage {
+		if s.cur != nil {
+			s.cur.finish()
+		}
+		s.cur = startProgress(s.w, stage, total)
+		s.stage = stage
+	}
+	s.cur.set(done)
+}
+
+func (s *stageBars) finish() {
+	if s.cur != nil {
+		s.cur.finish()
+		s.cur = nil
+	}
+}
