@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Encrypt + upload through the pipeline (Pipeline.EncryptUpload: LUKS
+# writer streaming into a COS multipart upload) versus the upload alone of
+# the same number of bytes (storage.Upload), against e2etest's COS on
+# loopback, and the peak RSS of each client process. Targets (issues 8, 5):
+# encrypt+upload >= 80% of the upload's MB/s; peak RSS of the pipeline
+# < part size x (concurrency + 2) + 32 MiB.
+#
+#   scripts/bench-pipeline.sh               # 1 GiB image, 3 rounds
+#   E2E_BENCH_SIZE=256M ROUNDS=5 scripts/bench-pipeline.sh
+#   nice scripts/bench-pipeline.sh          # on a shared machine
+#
+# The emulated cloud runs in a process of its own (cmd/e2ecloud), since its
+# COS keeps objects in memory; every measurement is a fresh client process,
+# so each peak RSS is that client's alone. The two runs of a round go back
+# to back, in alternating order from round to round, so load and the
+# server's garbage hit both alike; the verdict uses the median of the
+# per-round ratios. Exit status 1 when a target is missed.
+# E2E_BENCH_ITERTIME (default 10ms) and E2E_BENCH_WORKERS pass through.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export E2E_BENCH_SIZE="${E2E_BENCH_SIZE:-1G}"
+rounds="${ROUNDS:-3}"
+part_mib=16   # storage.DefaultPartSize
+concurrency=4 # storage.DefaultConcurrency
+
+dir="$(mktemp -d)"
+cloud_pid=""
+cleanup() {
+	if [ -n "$cloud_pid" ]; then
+		kill "$cloud_pid" 2>/dev/null || true
+		wait "$cloud_pid" 2>/dev/null || true
+	fi
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+go build -o "$dir/e2ecloud" ./cmd/e2ecloud
+go test -c -o "$dir/e2e.test" .
+
+"$dir/e2ecloud" -json "$dir/cloud.json" >/dev/null 2>"$dir/cloud.log" &
+cloud_pid=$!
+for _ in $(seq 100); do
+	[ -s "$dir/cloud.json" ] && break
+	kill -0 "$cloud_pid" 2>/dev/null || { cat "$dir/cloud.log" >&2; exit 1; }
+	sleep 0.1
+done
+[ -s "$dir/cloud.json" ] || { echo "e2ecloud did not start" >&2; exit 1; }
+export E2E_BENCH_CLOUD="$dir/cloud.json"
+
+server_cpu() { # CPU seconds (user + system) the cloud process used so far
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$cloud_pid/stat"
+}
+
+run() { # $1 = benchmark; prints "MB/s client-cpu-s peak-RSS-MiB header-s server-cpu-s"
+	local s0 s1 out
+	s0=$(server_cpu)
+	out=$(run1 "$1")
+	s1=$(server_cpu)
+	echo "$out $(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')"
+}
+
+run1() {
+	"$dir/e2e.test" -test.run '^$' -test.bench "^$1\$" -test.benchtime 1x |
+		awk -v name="$1" '$1 ~ "^" name "(-[0-9]+)?$" { for (i = 1; i < NF; i++) {
+			if ($(i+1) == "MB/s") mbs = $i; if ($(i+1) == "client-cpu-s/op") cpu = $i
+			if ($(i+1) == "peak-RSS-MiB") rss = $i; if ($(i+1) == "header-s/op") hdr = $i } }
+		     END { if (mbs == "" || rss == "") exit 1; print mbs, cpu, rss, (hdr == "" ? 0 : hdr) }'
+}
+
+: >"$dir/rounds"
+for r in $(seq "$rounds"); do
+	if [ $((r % 2)) -eq 1 ]; then
+		read -r e ecpu erss ehdr escpu < <(run BenchmarkEncryptUpload)
+		read -r u ucpu urss _ uscpu < <(run BenchmarkUploadOnly)
+	else
+		read -r u ucpu urss _ uscpu < <(run BenchmarkUploadOnly)
+		read -r e ecpu erss ehdr escpu < <(run BenchmarkEncryptUpload)
+	fi
+	echo "$e $ecpu $erss $u $ucpu $urss $ehdr $escpu $uscpu" >>"$dir/rounds"
+	printf 'round %d: encrypt+upload %6.1f MB/s (CPU client %.2fs server %.2fs, RSS %.1f MiB, header %.2fs) | upload only %6.1f MB/s (CPU client %.2fs server %.2fs, RSS %.1f MiB) | %3.0f%%\n' \
+		"$r" "$e" "$ecpu" "$escpu" "$erss" "$ehdr" "$u" "$ucpu" "$uscpu" "$urss" "$(awk -v a="$e" -v b="$u" 'BEGIN { print 100 * a / b }')"
+done
+
+server_rss=$(awk '/^VmHWM:/ { print $2 / 1024 }' "/proc/$cloud_pid/status" 2>/dev/null || echo "?")
+limit=$((part_mib * (concurrency + 2) + 32))
+median=$(awk '{ print 100 * $1 / $4 }' "$dir/rounds" | sort -n |
+	awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+awk -v lim="$limit" -v size="$E2E_BENCH_SIZE" -v med="$median" -v srv="$server_rss" '
+	{ e += $1; u += $4; ecpu += $2; ucpu += $5; hdr += $7; escpu += $8; uscpu += $9; if ($3 > erss) erss = $3; if ($6 > urss) urss = $6 }
+	END {
+		speed = med >= 80; mem = erss < lim
+		printf "image %s + 2 MiB LUKS header, %d rounds (means): encrypt+upload %.1f MB/s, upload only %.1f MB/s\n", size, NR, e / NR, u / NR
+		printf "CPU per run, client + e2ecloud: encrypt+upload %.2f + %.2f s, upload only %.2f + %.2f s; header (PBKDF2) %.2f s\n",
+			ecpu / NR, escpu / NR, ucpu / NR, uscpu / NR, hdr / NR
+		printf "peak RSS: encrypt+upload %.1f MiB, upload only %.1f MiB; e2ecloud server %s MiB\n", erss, urss, srv
+		printf "speed:  median ratio %.0f%% (target >= 80%%)  %s\n", med, (speed ? "PASS" : "FAIL")
+		printf "memory: pipeline peak RSS %.1f MiB (target < %d MiB)  %s\n", erss, lim, (mem ? "PASS" : "FAIL")
+		exit !(speed && mem)
+	}' "$dir/rounds"
