@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/e2eimage/e2e/luks"
 )
@@ -81,5 +82,24 @@ func BenchmarkDecrypt(b *testing.B) {
 		if _, err := luks.Decrypt(io.Discard, bytes.NewReader(img), pass); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkNewWriter measures what comes before the payload with a short
+// --iter-time, as the CLI benchmark runs it: volume key digest, KDF
+// calibration, key slot and the header area written to io.Discard.
+func BenchmarkNewWriter(b *testing.B) {
+	for _, v := range []int{1, 2} {
+		b.Run(fmt.Sprintf("luks%d/iter-time=10ms", v), func(b *testing.B) {
+			for b.Loop() {
+				w, err := luks.NewWriter(io.Discard, []byte("bench"), luks.WithVersion(v), luks.WithPBKDF("pbkdf2"), luks.WithIterTime(10*time.Millisecond))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := w.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -100,27 +100,54 @@ func (k *kdf) derive(pass []byte, keyLen int) ([]byte, error) {
 	}
 }
 
-// pbkdf2Rate measures PBKDF2 iterations per millisecond for this hash and
-// output length, the way cryptsetup benchmarks before choosing a count:
-// run with growing counts until one run takes long enough to time.
-func pbkdf2Rate(hashName string, keyLen int) (float64, error) {
+// pbkdf2Rate returns PBKDF2 iterations per millisecond for this hash and
+// output length, the way cryptsetup benchmarks before choosing a count. The
+// cost of PBKDF2 is iterations × output blocks, so one measurement on a
+// single block serves every output length: it is made once per o (a header
+// needs a rate for the digest and one for the key slot) and scaled.
+func pbkdf2Rate(o *options, hashName string, keyLen int) (float64, error) {
 	h, err := hashFunc(hashName)
 	if err != nil {
 		return 0, err
 	}
+	size := h().Size()
+	if o.rateHash != hashName || o.blockRate <= 0 {
+		o.blockRate, o.rateHash = pbkdf2BlockRate(h, size, calibrationTime(o.iterTime)), hashName
+	}
+	blocks := (keyLen + size - 1) / size
+	return o.blockRate / float64(max(blocks, 1)), nil
+}
+
+// calibrationTime is how long the PBKDF2 benchmark runs: 20 ms, or half of
+// a shorter iteration time, since a measurement need not take longer than
+// the thing it calibrates (at least 4 ms, long enough to time precisely).
+func calibrationTime(iterTime time.Duration) time.Duration {
+	return min(max(iterTime/2, 4*time.Millisecond), 20*time.Millisecond)
+}
+
+// pbkdf2BlockRate times PBKDF2 with one output block: a small first run,
+// then runs aimed straight at enough (growing at most 16-fold a step, so
+// a hiccup in the tiny first run cannot overshoot) until one lasts that
+// long. This costs about enough, where doubling from 1000 cost twice that.
+func pbkdf2BlockRate(h func() hash.Hash, size int, enough time.Duration) float64 {
 	pass := []byte("luks-calibration")
 	salt := make([]byte, 32)
-	for iter := 1000; ; iter *= 2 {
+	for iter := 1000; ; {
 		start := time.Now()
-		pbkdf2.Key(pass, salt, iter, keyLen, h)
+		pbkdf2.Key(pass, salt, iter, size, h)
 		el := time.Since(start)
-		if el >= 20*time.Millisecond || iter >= 1<<26 {
+		if el >= enough || iter >= 1<<26 {
 			ms := float64(el) / float64(time.Millisecond)
 			if ms <= 0 {
 				ms = 0.001
 			}
-			return float64(iter) / ms, nil
+			return float64(iter) / ms
 		}
+		grow := 16.0
+		if el > 0 {
+			grow = min(max(1.25*float64(enough)/float64(el), 2), 16)
+		}
+		iter = int(float64(iter) * grow)
 	}
 }
 

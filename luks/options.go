@@ -42,6 +42,10 @@ type options struct {
 	volumeKey    []byte
 	layout       Layout
 	uuid         string
+
+	// PBKDF2 calibration, measured once per header (see pbkdf2Rate).
+	blockRate float64 // iterations per ms for one output block of rateHash
+	rateHash  string
 }
 
 func defaultOptions() options {
@@ -109,9 +113,9 @@ func WithHash(name string) Option {
 
 // WithIterTime sets how long unlocking a key slot should take on this
 // machine; the KDF cost is calibrated to it as cryptsetup's --iter-time
-// does. The volume key digest always gets 125 ms of PBKDF2 (at least 1000
-// iterations), as in cryptsetup. It is ignored when WithIterations or
-// WithArgon2 fix the cost. The default is 2s.
+// does. The volume key digest gets 125 ms of PBKDF2 as in cryptsetup, or
+// d/8 when that is shorter, as in QEMU (at least 1000 iterations). It is
+// ignored when WithIterations or WithArgon2 fix the cost. The default is 2s.
 func WithIterTime(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
