@@ -39,18 +39,20 @@ func TestEncryptDecryptDiskFormats(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		format, secretFlag, secret, wrong, wantErr string
+		extra                                      []string
 		open                                       func(img []byte) (disk.Disk, error)
 	}{
-		{"vhd", "--key-file", keyFile, wrongKey, "disk: wrong key", func(img []byte) (disk.Disk, error) {
+		{"vhd", "--key-file", keyFile, wrongKey, "disk: wrong key", nil, func(img []byte) (disk.Disk, error) {
 			return disk.OpenEncryptedVHD(bytes.NewReader(img), int64(len(img)), key)
 		}},
-		{"qcow2", "--passphrase-file", pass, wrongPass, "luks: wrong passphrase", func(img []byte) (disk.Disk, error) {
+		{"qcow2", "--passphrase-file", pass, wrongPass, "luks: wrong passphrase", []string{"--iter-time", "10ms"}, func(img []byte) (disk.Disk, error) {
 			return disk.OpenQCOW2LUKS(bytes.NewReader(img), int64(len(img)), []byte("passphrase"))
 		}},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			out := filepath.Join(dir, "out."+tc.format)
-			code, _, stderr := runCLI(t, nil, "encrypt", "--format", tc.format, "--in", in, "--out", out, tc.secretFlag, tc.secret, "--workers", "2", "--progress")
+			args := append([]string{"encrypt", "--format", tc.format, "--in", in, "--out", out, tc.secretFlag, tc.secret, "--workers", "2", "--progress"}, tc.extra...)
+			code, _, stderr := runCLI(t, nil, args...)
 			if code != 0 {
 				t.Fatalf("encrypt: exit %d: %s", code, stderr)
 			}

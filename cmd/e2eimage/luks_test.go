@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,14 +47,18 @@ func TestLUKSRoundTrip(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("inspect: exit %d: %s", code, stderr)
 			}
-			var h struct {
-				Version    int `json:"version"`
-				KeyBytes   int `json:"key_bytes"`
-				SectorSize int `json:"sector_size"`
+			var rep struct {
+				Format string `json:"format"`
+				LUKS   struct {
+					Version    int `json:"version"`
+					KeyBytes   int `json:"key_bytes"`
+					SectorSize int `json:"sector_size"`
+				} `json:"luks"`
 			}
-			if err := json.Unmarshal([]byte(stdout), &h); err != nil {
+			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 				t.Fatalf("inspect --json: %v\n%s", err, stdout)
 			}
+			h := rep.LUKS
 			wantVersion, wantKey, wantSector := 1, 64, 512
 			joined := strings.Join(tc.args, " ")
 			if strings.Contains(joined, "luks2") {
@@ -65,7 +70,7 @@ func TestLUKSRoundTrip(t *testing.T) {
 			if strings.Contains(joined, "--sector-size 4096") {
 				wantSector = 4096
 			}
-			if h.Version != wantVersion || h.KeyBytes != wantKey || h.SectorSize != wantSector {
+			if rep.Format != fmt.Sprintf("luks%d", wantVersion) || h.Version != wantVersion || h.KeyBytes != wantKey || h.SectorSize != wantSector {
 				t.Errorf("header %+v, want version %d, %d key bytes, %d-byte sectors", h, wantVersion, wantKey, wantSector)
 			}
 			if code, stdout, _ := runCLI(t, nil, "inspect", img); code != 0 || !strings.Contains(stdout, "aes-xts-plain64") {
