@@ -19,6 +19,7 @@ import (
 	"github.com/e2eimage/e2e/e2etest"
 	"github.com/e2eimage/e2e/iam"
 	"github.com/e2eimage/e2e/internal/demo"
+	"github.com/e2eimage/e2e/luks"
 	"github.com/e2eimage/e2e/storage"
 )
 
@@ -96,22 +97,30 @@ func benchConfig(b *testing.B, cloud *e2etest.Cloud) e2e.Config {
 	cfg := demo.Config(cloud)
 	cfg.Server, cfg.Audit = nil, false
 	cfg.COS.Bucket, cfg.COS.Object = "bench", "bench-pipeline.img"
-	cfg.Encrypt.IterTime = e2e.Duration(10 * time.Millisecond)
+	iter, workers := benchLUKSSettings(b)
+	cfg.Encrypt.IterTime, cfg.Encrypt.Workers = e2e.Duration(iter), workers
+	return cfg
+}
+
+// benchLUKSSettings reads E2E_BENCH_ITERTIME (default 10ms) and
+// E2E_BENCH_WORKERS (default 0: GOMAXPROCS).
+func benchLUKSSettings(b *testing.B) (iterTime time.Duration, workers int) {
+	iterTime = 10 * time.Millisecond
 	if s := os.Getenv("E2E_BENCH_ITERTIME"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 {
 			b.Fatalf("bad E2E_BENCH_ITERTIME %q", s)
 		}
-		cfg.Encrypt.IterTime = e2e.Duration(d)
+		iterTime = d
 	}
 	if s := os.Getenv("E2E_BENCH_WORKERS"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
 			b.Fatalf("bad E2E_BENCH_WORKERS %q", s)
 		}
-		cfg.Encrypt.Workers = n
+		workers = n
 	}
-	return cfg
+	return iterTime, workers
 }
 
 // benchSource yields size bytes that look like disk data without costing
@@ -202,6 +211,49 @@ func BenchmarkEncryptUpload(b *testing.B) {
 	// PBKDF2 and the header, a fixed cost nothing overlaps.
 	b.ReportMetric(header.Seconds()/float64(b.N), "header-s/op")
 	m.report(b, external)
+	// What was measured is a LUKS image the DEK opens (untimed).
+	if err := p.Verify(ctx, dek); err != nil {
+		b.Fatalf("the uploaded object does not open with the DEK: %v", err)
+	}
+}
+
+// BenchmarkEncryptOnly is the encryption alone, into io.Discard, with the
+// pipeline's LUKS settings: how fast the upload would have to be before the
+// encryption could no longer hide behind it.
+func BenchmarkEncryptOnly(b *testing.B) {
+	size := benchEnvSize(b)
+	iter, workers := benchLUKSSettings(b)
+	opts := []luks.Option{luks.WithIterTime(iter)}
+	if workers > 0 {
+		opts = append(opts, luks.WithWorkers(workers))
+	}
+	pass := []byte("YmVuY2htYXJrIHBhc3NwaHJhc2Ugb2YgMzIgYnl0ZXM=")
+	block := benchBlock(b)
+	b.SetBytes(size + benchHeaderSize)
+	for b.Loop() {
+		cw := &countWriter{}
+		lw, err := luks.NewWriter(cw, pass, opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := lw.ReadFrom(newBenchSource(block, size)); err != nil {
+			b.Fatal(err)
+		}
+		if err := lw.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if cw.n != size+benchHeaderSize {
+			b.Fatalf("wrote %d bytes, want %d", cw.n, size+benchHeaderSize)
+		}
+	}
+}
+
+// countWriter discards what it is given and counts it.
+type countWriter struct{ n int64 }
+
+func (w *countWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
 }
 
 func BenchmarkUploadOnly(b *testing.B) {
