@@ -1198,3 +1198,79 @@ func catImportRequest(cloud *e2etest.Cloud) image.ImportRequest {
 		Format:          image.LUKSRaw,
 	}
 }
+
+// FuzzCOSURIParsersAgree: the pipeline names its upload with storage.URI
+// and the import parses that name with image.ParseCOSURI, so both parsers
+// must accept the same URIs and read the same parts; otherwise an upload
+// can succeed under a name the import refuses.
+func FuzzCOSURIParsersAgree(f *testing.F) {
+	for _, s := range []string{
+		"cos://us-south/quickstart-images/quickstart-ubuntu.luks", "cos://eu-de/b-1.x/dir/obj.vhd-0.vhd",
+		"cos://us-south/bucket/a%20b", "cos://us-south/bucket//double", "cos://us-south/bucket/obj?x=1",
+		"s3://bucket/object", "cos://us-south/bucket", "cos://us-south/Bad_Bucket/object", "cos:///bucket/object",
+		"cos://us-south/b/object", "cos://us-south/192.168.1.1/o", "cos://us-south/a..b/o", "cos://US-SOUTH/bucket/o",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		su, serr := storage.ParseURI(s)
+		iu, ierr := image.ParseCOSURI(s)
+		if serr == nil && ierr != nil && (strings.Contains(ierr.Error(), "not a region name") || strings.HasSuffix(su.Object, "/")) {
+			// Known (see the report): storage takes any region token and
+			// object names ending in "/", the import neither; until the two
+			// agree, e2e.Config.Validate should refuse both up front.
+			t.Skip()
+		}
+		if serr == nil && ierr != nil {
+			t.Fatalf("storage accepts %q (%+v) but the import refuses it: %v", s, su, ierr)
+		}
+		if serr == nil && (su.Region != iu.Region || su.Bucket != iu.Bucket || su.Object != iu.Object) {
+			t.Fatalf("%q: storage reads %+v, the import %+v", s, su, iu)
+		}
+		if serr == nil {
+			again, err := storage.ParseURI(su.String())
+			if err != nil || again != su {
+				t.Fatalf("%q: String %q does not parse back (%+v, %v)", s, su.String(), again, err)
+			}
+		}
+	})
+}
+
+// FuzzStateFile: a damaged state file is an error, never a panic, and what
+// loads saves and loads back the same.
+func FuzzStateFile(f *testing.F) {
+	seed, err := json.Marshal(e2e.State{RootKeyID: "0f3ad8e1", RootKeyCRN: "crn:v1:bluemix:public:kms:us-south:a/acct:inst:key:0f3ad8e1",
+		WDEK: []byte{1, 2, 3}, AuthorizationPolicyID: "p-1", Bucket: "b", ObjectURI: "cos://us-south/b/o.luks", ObjectSize: 4 << 20,
+		ObjectSHA256: strings.Repeat("ab", 32), Verified: true, TemplateID: 3100004, TemplateGUID: "guid", TemplateReady: true,
+		OrderRequested: true, ServerID: 7, ServerHostname: "h", ServerReady: true, StartedAt: time.Unix(1e9, 0).UTC()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(`{"wdek": "not base64"}`))
+	f.Add([]byte(`{"templateId": 1e99}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(t.TempDir(), "state.json")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st := e2e.FileStore{Path: path}
+		s, err := st.Load(context.Background())
+		if err != nil {
+			return
+		}
+		if err := st.Save(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		again, err := st.Load(context.Background())
+		if err != nil {
+			t.Fatalf("a saved state does not load: %v", err)
+		}
+		a, _ := json.Marshal(s)
+		c, _ := json.Marshal(again)
+		if !bytes.Equal(a, c) {
+			t.Fatalf("state changed through save and load:\n%s\n%s", a, c)
+		}
+	})
+}
