@@ -136,12 +136,22 @@ func (h *haystack) leaks(secrets []secret) []string {
 }
 
 func TestNoSecretInOutputs(t *testing.T) {
+	for _, format := range []e2e.Format{e2e.LUKSRaw, e2e.EncryptedVHD} {
+		t.Run(string(format), func(t *testing.T) { testNoSecretInOutputs(t, format) })
+	}
+}
+
+func testNoSecretInOutputs(t *testing.T, format e2e.Format) {
 	logs := captureLogs(t)
 	ctx := context.Background()
 	cloud := startCloud(t)
 	dir := t.TempDir()
 	cfg := testConfig(cloud)
+	cfg.Image.Format = format
 	cfg.COS.Object = "quickstart-ubuntu.luks"
+	if format == e2e.EncryptedVHD {
+		cfg.COS.Object = "quickstart-ubuntu.vhd-0.vhd"
+	}
 	cfg.StateFile = filepath.Join(dir, "state", "e2e-state.json")
 	cfg.FullVerify = true
 	if err := os.MkdirAll(filepath.Dir(cfg.StateFile), 0o700); err != nil {
@@ -205,7 +215,7 @@ func TestNoSecretInOutputs(t *testing.T) {
 	defer clear(pass)
 
 	// Errors that hold a DEK in their making: verifying with the wrong one.
-	other, err := keys.NewDEK(32)
+	other, err := keys.NewDEK(dek.Len())
 	if err != nil {
 		t.Fatal(err)
 	}
