@@ -192,7 +192,10 @@ func BenchmarkEncryptUpload(b *testing.B) {
 	b.SetBytes(size + benchHeaderSize)
 	for b.Loop() {
 		// Forget the last upload, or EncryptUpload would skip as done.
-		st, _ := store.Load(ctx)
+		st, err := store.Load(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
 		st.ObjectURI = ""
 		if err := store.Save(ctx, st); err != nil {
 			b.Fatal(err)

@@ -85,6 +85,7 @@ enc_only=$("$dir/e2e.test" -test.run '^$' -test.bench '^BenchmarkEncryptOnly$' -
 echo "encryption alone (LUKS1 aes-xts-plain64 into io.Discard): $enc_only MB/s"
 
 : >"$dir/rounds"
+echo "round | encrypt+upload MB/s | upload only MB/s | ratio | peak RSS MiB (enc / up) | client CPU s (enc / up) | e2ecloud CPU s (enc / up) | header s"
 for r in $(seq "$rounds"); do
 	if [ $((r % 2)) -eq 1 ]; then
 		order="EncryptUpload UploadOnly"
@@ -97,8 +98,8 @@ for r in $(seq "$rounds"); do
 	read -r e ecpu erss ehdr escpu esrss <"$dir/EncryptUpload"
 	read -r u ucpu urss _ uscpu usrss <"$dir/UploadOnly"
 	echo "$e $ecpu $erss $u $ucpu $urss $ehdr $escpu $uscpu $esrss $usrss" >>"$dir/rounds"
-	printf 'round %d: encrypt+upload %6.1f MB/s (CPU client %.2fs server %.2fs, RSS %.1f MiB, header %.2fs) | upload only %6.1f MB/s (CPU client %.2fs server %.2fs, RSS %.1f MiB) | %3.0f%%\n' \
-		"$r" "$e" "$ecpu" "$escpu" "$erss" "$ehdr" "$u" "$ucpu" "$uscpu" "$urss" "$(awk -v a="$e" -v b="$u" 'BEGIN { print 100 * a / b }')"
+	printf '%5d | %19.1f | %16.1f | %4.0f%% | %11.1f / %5.1f | %12.2f / %4.2f | %14.2f / %5.2f | %8.2f\n' \
+		"$r" "$e" "$u" "$(awk -v a="$e" -v b="$u" 'BEGIN { print 100 * a / b }')" "$erss" "$urss" "$ecpu" "$ucpu" "$escpu" "$uscpu" "$ehdr"
 done
 
 limit=$((part_mib * (concurrency + 2) + 32))
