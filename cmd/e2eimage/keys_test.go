@@ -205,13 +205,13 @@ func TestKeysWorkflow(t *testing.T) {
 			t.Errorf("no API key: exit %d", code)
 		}
 		checkOneLineError(t, stderr, "IBMCLOUD_API_KEY is not set")
-		t.Setenv("IBMCLOUD_API_KEY", "wrong-key")
+		t.Setenv("IBMCLOUD_API_KEY", "wrong-api-key-0123456789abcdef")
 		code, _, stderr = runCLI(t, nil, "keys", "list")
 		if code != 1 {
 			t.Errorf("wrong API key: exit %d", code)
 		}
 		checkOneLineError(t, stderr, "")
-		checkNoSecret(t, []byte("wrong-key"), stderr)
+		checkNoSecret(t, []byte("wrong-api-key-0123456789abcdef"), stderr)
 	})
 }
 
