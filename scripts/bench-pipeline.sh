@@ -16,7 +16,8 @@
 # to back, in alternating order from round to round, so load and the
 # server's garbage hit both alike; the verdict uses the median of the
 # per-round ratios. Exit status 1 when a target is missed.
-# E2E_BENCH_ITERTIME (default 10ms) and E2E_BENCH_WORKERS pass through.
+# E2E_BENCH_ITERTIME (default 10ms), E2E_BENCH_WORKERS and E2E_BENCH_SOURCE
+# (stream or file) pass through; see bench_test.go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
