@@ -56,7 +56,11 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 	if i < 0 {
 		return usagef("unknown subcommand %q (run 'e2eimage keys -h')", args[0])
 	}
-	return keysCommands[i].run(ctx, e, args[1:])
+	if err := keysCommands[i].run(ctx, e, args[1:]); err != nil {
+		// "e2eimage keys: unwrap: …": say which subcommand failed.
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	return nil
 }
 
 // keysSetup parses a keys subcommand's flags (with --config), checks the

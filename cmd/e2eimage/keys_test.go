@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/e2eimage/e2e/e2etest"
 )
 
 // field returns the value of a "name   value" line of ensure-root's output.
@@ -223,4 +227,78 @@ func isText(b []byte) bool {
 		}
 	}
 	return true
+}
+
+func TestKeysEnvironment(t *testing.T) {
+	cloud := startCloud(t)
+
+	t.Run("hpcs", func(t *testing.T) {
+		t.Setenv("KP_INSTANCE_ID", "")
+		t.Setenv("HPCS_INSTANCE_ID", cloud.HPCSInstanceID)
+		code, out, stderr := runCLI(t, nil, "keys", "ensure-root", "hpcs-root")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if crn := field(t, out, "crn"); !strings.Contains(crn, ":hs-crypto:") {
+			t.Errorf("HPCS key CRN %s does not name hs-crypto", crn)
+		}
+	})
+	t.Run("no instance", func(t *testing.T) {
+		t.Setenv("KP_INSTANCE_ID", "")
+		code, _, stderr := runCLI(t, nil, "keys", "list")
+		if code != 2 {
+			t.Errorf("exit %d, want 2", code)
+		}
+		checkOneLineError(t, stderr, "KP_INSTANCE_ID (or HPCS_INSTANCE_ID) is not set")
+	})
+	t.Run("config file", func(t *testing.T) {
+		t.Setenv("KP_INSTANCE_ID", "")
+		cfg := writeFile(t, t.TempDir(), "config.json", []byte(`{"kms": {"instanceId": "`+cloud.KPInstanceID+`"}}`))
+		if code, out, stderr := runCLI(t, nil, "keys", "list", "--config", cfg); code != 0 || !strings.HasPrefix(out, "ID") {
+			t.Errorf("exit %d: %s%s", code, out, stderr)
+		}
+		bad := writeFile(t, t.TempDir(), "bad.json", []byte(`{"kms": {"instance": "x"}}`))
+		code, _, stderr := runCLI(t, nil, "keys", "list", "--config", bad)
+		if code != 1 {
+			t.Errorf("unknown config field: exit %d", code)
+		}
+		checkOneLineError(t, stderr, "unknown field")
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		var stdout, stderr bytes.Buffer
+		if code := runContext(ctx, []string{"keys", "list"}, nil, &stdout, &stderr); code != 1 || stdout.Len() != 0 {
+			t.Errorf("exit %d, stdout %q", code, stdout.String())
+		}
+		checkOneLineError(t, stderr.String(), "context canceled")
+	})
+	t.Run("help", func(t *testing.T) {
+		code, out, _ := runCLI(t, nil, "keys", "-h")
+		if code != 0 || !strings.Contains(out, "generate-dek") || !strings.Contains(out, "KP_INSTANCE_ID") {
+			t.Errorf("keys -h: exit %d\n%s", code, out)
+		}
+		code, out, _ = runCLI(t, nil, "keys", "unwrap", "-h")
+		if code != 0 || !strings.Contains(out, "-dek-out") || !strings.Contains(out, "-config") {
+			t.Errorf("keys unwrap -h: exit %d\n%s", code, out)
+		}
+	})
+}
+
+func TestKeysExpiredToken(t *testing.T) {
+	cloud, err := e2etest.Start(e2etest.Options{TokenLifetime: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cloud.Close()
+	t.Setenv("IBMCLOUD_API_KEY", cloud.APIKey)
+	t.Setenv("KP_INSTANCE_ID", cloud.KPInstanceID)
+	t.Setenv("HPCS_INSTANCE_ID", "")
+	t.Setenv("E2E_IAM_URL", cloud.IAMURL)
+	t.Setenv("E2E_KMS_URL", cloud.KMSURL)
+	code, stdout, stderr := runCLI(t, nil, "keys", "list")
+	if code != 1 || stdout != "" {
+		t.Errorf("exit %d, stdout %q", code, stdout)
+	}
+	checkOneLineError(t, stderr, "401")
 }

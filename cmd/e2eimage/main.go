@@ -1,16 +1,32 @@
 // Command e2eimage encrypts, decrypts and inspects disk images in the
-// formats IBM Cloud imports as encrypted images.
+// formats IBM Cloud imports as encrypted images, manages their keys in Key
+// Protect, runs the whole workflow and reads its audit trail.
 //
 //	e2eimage encrypt --format luks1|luks2 --in FILE|- --out FILE|- --passphrase-file F [--workers N]
 //	                 [--iter-time 2s] [--pbkdf pbkdf2|argon2id] [--key-size 256|512] [--sector-size 512|4096] [--progress]
-//	e2eimage decrypt --in FILE --out FILE|- --passphrase-file F [--progress]
+//	e2eimage encrypt --format vhd --in FILE --out FILE|- --key-file F [--workers N] [--progress]
+//	e2eimage encrypt --format qcow2 --in FILE --out FILE|- --passphrase-file F [--iter-time 2s] [--key-size 256|512] [--progress]
+//	e2eimage decrypt --in FILE|- --out FILE|- --passphrase-file F | --key-file F [--progress]
 //	e2eimage inspect FILE [--json]
+//	e2eimage convert --in FILE --out FILE|- --to raw|vhd-fixed|vhd-dynamic|qcow2
+//	e2eimage keys ensure-root NAME | list | rotate ID | generate-dek --root-key ID | unwrap --root-key ID --wdek F --dek-out F
+//	e2eimage audit --since 1h [--action kms.secrets.] [--target ID] [--json] | --state e2e-state.json
+//	e2eimage run --in FILE|cos://… [--config FILE]   and   e2eimage demo
 //
-// "-" means standard input or output, so images stream through pipes. The
-// passphrase file's bytes are the passphrase, exactly (as cryptsetup's
-// --key-file: a trailing newline is part of it). Errors are one line on
-// standard error; the exit status is 1 for a failed operation and 2 for a
-// usage mistake.
+// "-" means standard input or output, so LUKS images stream through pipes;
+// the vhd and qcow2 formats read their input twice (a zero scan, then the
+// data), so it must be a file. The input of encrypt --format vhd|qcow2 may be
+// a raw, VHD or qcow2 image (detected); decrypt detects LUKS, encrypted VHD
+// and qcow2+LUKS and writes the raw disk. The passphrase file's bytes are the
+// passphrase, exactly (as cryptsetup's --key-file: a trailing newline is part
+// of it); the key file holds the raw 32- or 64-byte XTS key of an encrypted
+// VHD. keys and audit read the settings of package e2e's Config.ApplyEnv
+// (IBMCLOUD_API_KEY, KP_INSTANCE_ID or HPCS_INSTANCE_ID, E2E_KMS_URL,
+// E2E_IAM_URL, E2E_LOGS_URL…) or --config FILE. A DEK is never printed:
+// keys writes it only to a new 0600 file named by --dek-out.
+//
+// Errors are one line on standard error; the exit status is 1 for a failed
+// operation and 2 for a usage mistake.
 package main
 
 import (
