@@ -54,21 +54,22 @@ func DecryptContext(ctx context.Context, dst io.Writer, src io.Reader, passphras
 		in = io.LimitReader(in, seg.size)
 	}
 	cr := &sectorReader{r: in, unit: seg.sectorSize}
-	cw := &countWriter{w: dst}
-	sw := newPayloadWriter(cw, c, seg, &o, false)
+	// dst is handed over unwrapped, so that a file is written in parallel
+	// (see sector.Writer); the engine counts what reached it.
+	sw := newPayloadWriter(dst, c, seg, &o, false)
 	if _, rerr := sw.ReadFrom(cr); rerr != nil {
 		// Flush the whole sectors decrypted so far; the error tells the
 		// caller the output is incomplete.
 		sw.Close()
-		return cw.n, rerr
+		return sw.Written(), rerr
 	}
 	if err := sw.Close(); err != nil {
-		return cw.n, err
+		return sw.Written(), err
 	}
 	if seg.size > 0 && cr.n < seg.size {
-		return cw.n, corrupt(fmt.Sprintf("payload truncated: %d of %d bytes", cr.n, seg.size))
+		return sw.Written(), corrupt(fmt.Sprintf("payload truncated: %d of %d bytes", cr.n, seg.size))
 	}
-	return cw.n, nil
+	return sw.Written(), nil
 }
 
 // readHeaderArea reads everything before the payload from a stream.
@@ -169,17 +170,6 @@ func (s *sectorReader) Read(p []byte) (int, error) {
 		}
 	}
 	s.n += int64(n)
-	return n, err
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
 	return n, err
 }
 

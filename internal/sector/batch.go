@@ -6,7 +6,8 @@ type batch struct {
 	buf   []byte
 	n     int    // bytes of buf in use
 	first uint64 // unit number of buf[0]
-	err   error  // Reader only: the error that ends the stream after this batch
+	off   int64  // Writer only: stream offset of buf[0]
+	err   error  // Reader: the error that ends the stream after it; Writer: WriteAt's
 	done  chan struct{}
 }
 

@@ -9,7 +9,10 @@ import (
 // Writer transforms everything written to it and writes the result to dst
 // in order. Full batches fan out to Options.Workers goroutines and a single
 // goroutine writes them to dst in stream order, so dst sees one Write per
-// batch. Memory is bounded by about Workers*2+1 batches.
+// batch. When dst is a regular *os.File (not opened with O_APPEND), each
+// worker writes its own batch at its offset with WriteAt instead, and Close
+// leaves the file offset at the end of the stream, where sequential writes
+// would have. Memory is bounded by about Workers*2+1 batches.
 //
 // Errors are sticky: after dst fails, Write, ReadFrom and Close return that
 // error; after Close, Write returns ErrClosed. A Writer is not safe for
@@ -23,6 +26,8 @@ type Writer struct {
 	cur  *batch // batch being filled, or nil
 	next uint64 // unit number of the next batch to submit
 	in   int64  // bytes accepted, including Close's padding
+	out  int64  // bytes submitted to the workers
+	pos  *positional
 
 	started bool
 	work    chan *batch // to the workers
@@ -33,7 +38,7 @@ type Writer struct {
 	mu      sync.Mutex
 	err     error // first dst error
 	closed  bool
-	written int64 // bytes written to dst; owned by the write loop
+	written atomic.Int64 // bytes written to dst, a prefix of the stream
 }
 
 // NewWriter returns a Writer that cuts the stream into units of unitSize
@@ -134,6 +139,11 @@ func (w *Writer) Close() error {
 		close(w.work)
 		close(w.order)
 		w.wg.Wait()
+		if w.pos != nil && !w.failed.Load() {
+			if err := w.pos.finish(w.written.Load()); err != nil {
+				w.setErr(err)
+			}
+		}
 	}
 	w.mu.Lock()
 	w.closed = true
@@ -145,6 +155,11 @@ func (w *Writer) Close() error {
 // includes the padded final unit, and equals the units written to dst when
 // Close returned nil.
 func (w *Writer) Units() uint64 { return uint64(w.in) / uint64(w.c.unit) }
+
+// Written returns the bytes written to dst so far: after an error, those
+// before the first batch that failed (with WriteAt, later batches may be in
+// the file too).
+func (w *Writer) Written() int64 { return w.written.Load() }
 
 // get takes a free batch as w.cur, waiting for one if all are in flight.
 func (w *Writer) get() error {
@@ -164,6 +179,8 @@ func (w *Writer) submit() {
 	w.cur = nil
 	b.first = w.next
 	w.next += uint64(b.n / w.c.unit)
+	b.off = w.out
+	w.out += int64(b.n)
 	w.start()
 	w.order <- b
 	w.work <- b
@@ -174,6 +191,7 @@ func (w *Writer) start() {
 		return
 	}
 	w.started = true
+	w.pos = positionalFile(w.dst)
 	slots := w.c.slots()
 	w.work = make(chan *batch, slots)
 	w.order = make(chan *batch, slots)
@@ -189,6 +207,9 @@ func (w *Writer) worker() {
 	for b := range w.work {
 		if !w.failed.Load() { // after a dst error the result is discarded anyway
 			w.t(b.buf[:b.n], b.first)
+			if w.pos != nil {
+				b.err = w.pos.writeAt(b.buf[:b.n], b.off)
+			}
 		}
 		b.done <- struct{}{}
 	}
@@ -199,16 +220,20 @@ func (w *Writer) writeLoop() {
 	for b := range w.order {
 		<-b.done
 		if !w.failed.Load() {
-			m, err := w.dst.Write(b.buf[:b.n])
-			if err == nil && m != b.n {
-				err = io.ErrShortWrite
+			err := b.err // the worker's WriteAt
+			if w.pos == nil {
+				var m int
+				m, err = w.dst.Write(b.buf[:b.n])
+				if err == nil && m != b.n {
+					err = io.ErrShortWrite
+				}
 			}
 			if err != nil {
 				w.setErr(err)
 			} else {
-				w.written += int64(m)
+				n := w.written.Add(int64(b.n))
 				if w.c.progress != nil {
-					w.c.progress(w.written)
+					w.c.progress(n)
 				}
 			}
 		}
