@@ -65,7 +65,9 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 
 // keysSetup parses a keys subcommand's flags (with --config), checks the
 // number of positional arguments and returns them with a client.
-func keysSetup(e *env, sub string, args []string, npos int, define func(fs *flag.FlagSet)) ([]string, *keys.Client, error) {
+// define adds the subcommand's own flags; check, when not nil, validates
+// them before any setting is read, so a usage mistake is reported first.
+func keysSetup(e *env, sub string, args []string, npos int, define func(fs *flag.FlagSet), check func() error) ([]string, *keys.Client, error) {
 	fs := newFlagSet("keys " + sub)
 	cfgPath := configFlag(fs)
 	if define != nil {
@@ -85,6 +87,11 @@ func keysSetup(e *env, sub string, args []string, npos int, define func(fs *flag
 	for _, p := range pos {
 		if p == "" {
 			return nil, nil, usagef("empty argument")
+		}
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, nil, err
 		}
 	}
 	cfg, err := loadCloudConfig(*cfgPath)
@@ -129,7 +136,7 @@ func runKeysEnsureRoot(ctx context.Context, e *env, args []string) error {
 	var asJSON *bool
 	pos, c, err := keysSetup(e, "ensure-root", args, 1, func(fs *flag.FlagSet) {
 		asJSON = fs.Bool("json", false, "print the key as JSON")
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -149,7 +156,7 @@ func runKeysList(ctx context.Context, e *env, args []string) error {
 	var asJSON *bool
 	_, c, err := keysSetup(e, "list", args, 0, func(fs *flag.FlagSet) {
 		asJSON = fs.Bool("json", false, "print the keys as a JSON array")
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -177,7 +184,7 @@ func runKeysList(ctx context.Context, e *env, args []string) error {
 }
 
 func runKeysRotate(ctx context.Context, e *env, args []string) error {
-	pos, c, err := keysSetup(e, "rotate", args, 1, nil)
+	pos, c, err := keysSetup(e, "rotate", args, 1, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -282,46 +289,57 @@ func writeDEKFile(e *env, path string, f dekFormat, dek *keys.DEK) error {
 	return nil
 }
 
-func checkDEKOut(path string) error {
-	if path == "-" {
+// dekFlags are the flags generate-dek and unwrap share.
+type dekFlags struct {
+	rootKey, dekOut, formatName string
+	format                      dekFormat
+}
+
+func (d *dekFlags) define(fs *flag.FlagSet, dekOutUsage string) {
+	fs.StringVar(&d.rootKey, "root-key", "", "root key `ID` (or alias) that wraps the DEK")
+	fs.StringVar(&d.dekOut, "dek-out", "", dekOutUsage)
+	fs.StringVar(&d.formatName, "format", "luks", "image format the DEK is for, which decides what --dek-out holds: luks (base64 passphrase), vhd (raw 64-byte key) or qcow2 (text passphrase)")
+}
+
+func (d *dekFlags) check(needDEKOut bool) error {
+	var err error
+	if d.format, err = parseDEKFormat(d.formatName); err != nil {
+		return err
+	}
+	switch {
+	case d.rootKey == "":
+		return usagef("--root-key is required")
+	case d.dekOut == "-":
 		return usagef("the DEK is never printed: --dek-out must name a file")
+	case d.dekOut == "" && needDEKOut:
+		return usagef("--dek-out is required")
 	}
 	return nil
 }
 
 func runKeysGenerateDEK(ctx context.Context, e *env, args []string) error {
-	var rootKey, outWDEK, dekOut, format *string
+	var d dekFlags
+	var outWDEK *string
 	_, c, err := keysSetup(e, "generate-dek", args, 0, func(fs *flag.FlagSet) {
-		rootKey = fs.String("root-key", "", "root key `ID` (or alias) that wraps the DEK")
+		d.define(fs, "also write the plaintext DEK's secret to this new `file` (mode 0600) to encrypt elsewhere")
 		outWDEK = fs.String("out-wdek", "", "write the WDEK (base64 text) to this `file` instead of standard output")
-		dekOut = fs.String("dek-out", "", "also write the plaintext DEK's secret to this new `file` (mode 0600) to encrypt elsewhere")
-		format = fs.String("format", "luks", "image format the DEK is for: luks, vhd or qcow2")
-	})
+	}, func() error { return d.check(false) })
 	if err != nil {
 		return err
 	}
-	f, err := parseDEKFormat(*format)
-	if err != nil {
-		return err
-	}
-	if *rootKey == "" {
-		return usagef("--root-key is required")
-	}
-	if err := checkDEKOut(*dekOut); err != nil {
-		return err
-	}
-	if *dekOut != "" {
-		if _, err := os.Lstat(*dekOut); err == nil {
-			return fmt.Errorf("--dek-out %s exists; a DEK file is never overwritten", *dekOut)
+	if d.dekOut != "" {
+		// Checked before the key is made, so no WDEK is made in vain.
+		if _, err := os.Lstat(d.dekOut); err == nil {
+			return fmt.Errorf("--dek-out %s exists; a DEK file is never overwritten", d.dekOut)
 		}
 	}
-	dek, w, err := f.generate(ctx, c, *rootKey)
+	dek, w, err := d.format.generate(ctx, c, d.rootKey)
 	if err != nil {
 		return err
 	}
 	defer dek.Destroy()
-	if *dekOut != "" {
-		if err := writeDEKFile(e, *dekOut, f, dek); err != nil {
+	if d.dekOut != "" {
+		if err := writeDEKFile(e, d.dekOut, d.format, dek); err != nil {
 			return err
 		}
 	}
@@ -338,40 +356,30 @@ func writeWDEK(e *env, path string, w keys.WDEK) error {
 }
 
 func runKeysUnwrap(ctx context.Context, e *env, args []string) error {
-	var rootKey, wdekPath, dekOut, format *string
+	var d dekFlags
+	var wdekPath *string
 	_, c, err := keysSetup(e, "unwrap", args, 0, func(fs *flag.FlagSet) {
-		rootKey = fs.String("root-key", "", "root key `ID` (or alias) that wrapped the DEK")
+		d.define(fs, "new `file` (mode 0600) to write the DEK's secret to")
 		wdekPath = fs.String("wdek", "", "`file` holding the WDEK as base64 text, or - for standard input")
-		dekOut = fs.String("dek-out", "", "new `file` (mode 0600) to write the DEK's secret to")
-		format = fs.String("format", "luks", "image format the DEK is for (what --dek-out holds): luks, vhd or qcow2")
+	}, func() error {
+		if *wdekPath == "" {
+			return usagef("--wdek is required")
+		}
+		return d.check(true)
 	})
 	if err != nil {
-		return err
-	}
-	f, err := parseDEKFormat(*format)
-	switch {
-	case err != nil:
-		return err
-	case *rootKey == "":
-		return usagef("--root-key is required")
-	case *wdekPath == "":
-		return usagef("--wdek is required")
-	case *dekOut == "":
-		return usagef("--dek-out is required")
-	}
-	if err := checkDEKOut(*dekOut); err != nil {
 		return err
 	}
 	w, err := readWDEK(e, *wdekPath)
 	if err != nil {
 		return err
 	}
-	dek, current, err := c.UnwrapDEK(ctx, *rootKey, w)
+	dek, current, err := c.UnwrapDEK(ctx, d.rootKey, w)
 	if err != nil {
 		return err
 	}
 	defer dek.Destroy()
-	if err := writeDEKFile(e, *dekOut, f, dek); err != nil {
+	if err := writeDEKFile(e, d.dekOut, d.format, dek); err != nil {
 		return err
 	}
 	if current.String() != w.String() {

@@ -250,6 +250,12 @@ func TestKeysEnvironment(t *testing.T) {
 			t.Errorf("exit %d, want 2", code)
 		}
 		checkOneLineError(t, stderr, "KP_INSTANCE_ID (or HPCS_INSTANCE_ID) is not set")
+		// A usage mistake is reported before the missing setting.
+		code, _, stderr = runCLI(t, nil, "keys", "unwrap", "--root-key", "k", "--dek-out", "d")
+		if code != 2 {
+			t.Errorf("exit %d, want 2", code)
+		}
+		checkOneLineError(t, stderr, "keys: unwrap: --wdek is required")
 	})
 	t.Run("config file", func(t *testing.T) {
 		t.Setenv("KP_INSTANCE_ID", "")
