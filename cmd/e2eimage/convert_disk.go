@@ -48,9 +48,9 @@ func runConvert(ctx context.Context, e *env, args []string) error {
 	}
 	var opts []disk.OpenOption
 	if *keyFile != "" {
-		key, err := readFileLimit(*keyFile, 64)
+		key, err := readKey(*keyFile)
 		if err != nil {
-			return fmt.Errorf("key file: %w", err)
+			return err
 		}
 		defer clear(key)
 		opts = append(opts, disk.WithKey(key))

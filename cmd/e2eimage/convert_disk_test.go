@@ -61,7 +61,7 @@ func TestConvertCommand(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"--in", encVHD, "--out", bad, "--to", "raw"}, 1, "encrypted"},
-		{[]string{"--in", encVHD, "--out", bad, "--to", "raw", "--key-file", passFile}, 1, "32 or 64 bytes"},
+		{[]string{"--in", encVHD, "--out", bad, "--to", "raw", "--key-file", passFile}, 1, "32 or 64 raw bytes"},
 		{[]string{"--in", raw, "--out", bad, "--to", "qcow2-luks"}, 2, "--to must be"},
 		{[]string{"--in", "-", "--out", bad, "--to", "raw"}, 2, "--in must name a file"},
 		{[]string{"--in", raw, "--out", bad, "--to", "raw", "--key-file", keyFile, "--passphrase-file", passFile}, 2, "not both"},
