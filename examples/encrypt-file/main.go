@@ -29,10 +29,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/e2eimage/e2e/disk"
 	"github.com/e2eimage/e2e/internal/demo"
-	"github.com/e2eimage/e2e/keys"
-	"github.com/e2eimage/e2e/luks"
 )
 
 func main() {
@@ -69,144 +66,49 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 			return err
 		}
 	}
-	want, size, err := digest(ctx, src)
+	s, err := digest(ctx, src)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "source %s: %d bytes, sha256 %x\n", src, size, want[:8])
-	if err := encryptLUKS(ctx, out, src, filepath.Join(dir, "disk.luks"), want, size, iterTime); err != nil {
+	fmt.Fprintf(out, "source %s: %d bytes, sha256 %x\n", src, s.size, s.sum[:8])
+	if err := encryptLUKS(ctx, out, s, filepath.Join(dir, "disk.luks"), iterTime); err != nil {
 		return fmt.Errorf("luks: %w", err)
 	}
-	if err := encryptVHD(ctx, out, src, filepath.Join(dir, "disk.vhd-0.vhd"), want, size); err != nil {
+	if err := encryptVHD(ctx, out, s, filepath.Join(dir, "disk.vhd-0.vhd")); err != nil {
 		return fmt.Errorf("vhd: %w", err)
 	}
 	return nil
 }
 
-// encryptLUKS streams src through luks.NewWriter into dst, then opens dst
-// with the passphrase and checks the plaintext.
-func encryptLUKS(ctx context.Context, out io.Writer, src, dst string, want []byte, size int64, iterTime time.Duration) error {
-	dek, err := keys.NewDEK(32)
-	if err != nil {
-		return err
-	}
-	defer dek.Destroy()
-	pass := dek.LUKSPassphrase() // IBM's convention: base64 text of the DEK
-	defer clear(pass)
-
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	f, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w, err := luks.NewWriter(f, pass, luks.WithIterTime(iterTime)) // writes the header now
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, ctxReader{ctx, in}); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil { // pads the last sector; does not close f
-		return err
-	}
-
-	vol, err := luks.OpenContext(ctx, f, pass)
-	if err != nil {
-		return err
-	}
-	defer vol.Close()
-	got, _, err := hashReader(ctx, io.NewSectionReader(vol, 0, vol.Size()), size)
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(got, want) {
-		return errors.New("the LUKS image does not decrypt to the source")
-	}
-	wrong := bytes.Repeat([]byte("A"), len(pass))
-	if _, err := luks.OpenContext(ctx, f, wrong); !errors.Is(err, luks.ErrWrongPassphrase) {
-		return fmt.Errorf("a wrong passphrase was not refused: %v", err)
-	}
-	fmt.Fprintf(out, "LUKS %s: %s, key slot %d, payload at %d; decrypts to the source; a wrong passphrase is refused\n",
-		dst, vol.Header().CipherSpec(), vol.KeySlot(), vol.Header().PayloadOffset)
-	return nil
+// source is the image to encrypt and its digest.
+type source struct {
+	path string
+	size int64
+	sum  []byte
 }
 
-// encryptVHD writes src as a blktap encrypted VHD and reads it back.
-func encryptVHD(ctx context.Context, out io.Writer, src, dst string, want []byte, size int64) error {
-	dek, err := keys.NewDEK(64) // AES-256-XTS
-	if err != nil {
-		return err
-	}
-	defer dek.Destroy()
-	key, err := dek.VHDKey()
-	if err != nil {
-		return err
-	}
-	defer clear(key)
-
-	d, err := disk.OpenFile(src) // detects raw, VHD or qcow2
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	f, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	n, err := disk.WriteEncryptedVHD(ctx, f, d, key)
-	if err != nil {
-		return err
-	}
-
-	enc, err := disk.OpenEncryptedVHD(f, n, key)
-	if err != nil {
-		return err
-	}
-	defer enc.Close()
-	got, _, err := hashReader(ctx, io.NewSectionReader(enc, 0, enc.Size()), size)
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(got, want) {
-		return errors.New("the encrypted VHD does not decrypt to the source")
-	}
-	wrong := make([]byte, len(key))
-	if _, err := disk.OpenEncryptedVHD(f, n, wrong); !errors.Is(err, disk.ErrWrongKey) {
-		return fmt.Errorf("a wrong key was not refused: %v", err)
-	}
-	fmt.Fprintf(out, "VHD  %s: %d bytes (zero blocks left out), %d-byte virtual disk; decrypts to the source; a wrong key is refused\n",
-		dst, n, enc.Size())
-	return nil
-}
-
-// digest hashes a file.
-func digest(ctx context.Context, path string) ([]byte, int64, error) {
+func digest(ctx context.Context, path string) (source, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, err
+		return source{}, err
 	}
 	defer f.Close()
-	return hashReader(ctx, f, -1)
+	h := sha256.New()
+	n, err := io.Copy(h, ctxReader{ctx, f})
+	return source{path, n, h.Sum(nil)}, err
 }
 
-// hashReader hashes the first n bytes of r, or all of it when n < 0:
-// decrypted images are padded to whole sectors or blocks.
-func hashReader(ctx context.Context, r io.Reader, n int64) ([]byte, int64, error) {
+// decryptsFrom checks that plaintext starts with the source; decrypted
+// images are padded to whole sectors or blocks.
+func (s source) decryptsFrom(ctx context.Context, plaintext io.ReaderAt) error {
 	h := sha256.New()
-	var m int64
-	var err error
-	if n >= 0 {
-		m, err = io.CopyN(h, ctxReader{ctx, r}, n)
-	} else {
-		m, err = io.Copy(h, ctxReader{ctx, r})
+	if _, err := io.Copy(h, ctxReader{ctx, io.NewSectionReader(plaintext, 0, s.size)}); err != nil {
+		return err
 	}
-	return h.Sum(nil), m, err
+	if !bytes.Equal(h.Sum(nil), s.sum) {
+		return errors.New("the image does not decrypt to the source")
+	}
+	return nil
 }
 
 // ctxReader stops a copy when ctx is cancelled.
