@@ -10,10 +10,12 @@
 // e2etest). With it, against IBM Cloud: COS_INSTANCE_ID (the COS instance
 // CRN), E2E_BUCKET (default "e2e-example-images", created in the region when
 // missing), E2E_OBJECT (default "example.luks"), IBMCLOUD_REGION (default
-// us-south); E2E_COS_URL and E2E_IAM_URL override the endpoints (a custom COS
-// endpoint is addressed path-style). E2E_SOURCE is the raw image to upload
-// (default: a generated 4 MiB disk); E2E_ITER_TIME the LUKS key-slot time
-// (default 2s).
+// us-south); E2E_COS_URL, E2E_KMS_URL and E2E_IAM_URL override the endpoints
+// (a custom COS endpoint is addressed path-style). The DEK is E2E_WDEK
+// unwrapped by the root key E2E_ROOT_KEY_ID of KP_INSTANCE_ID (see
+// ../wrap-dek), or a local one when E2E_WDEK is not set. E2E_SOURCE is the
+// raw image to upload (default: a generated 4 MiB disk); E2E_ITER_TIME the
+// LUKS key-slot time (default 2s).
 package main
 
 import (
@@ -26,9 +28,7 @@ import (
 	"os/signal"
 	"time"
 
-	"github.com/e2eimage/e2e/e2etest"
 	"github.com/e2eimage/e2e/internal/demo"
-	"github.com/e2eimage/e2e/keys"
 	"github.com/e2eimage/e2e/luks"
 	"github.com/e2eimage/e2e/storage"
 )
@@ -80,8 +80,7 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 		return err
 	}
 
-	// In real use the DEK comes from Key Protect (see ../wrap-dek).
-	dek, err := keys.NewDEK(32)
+	dek, err := dataKey(ctx, out, env)
 	if err != nil {
 		return err
 	}
@@ -131,30 +130,6 @@ func encrypt(w io.Writer, src io.Reader, pass []byte, iterTime time.Duration) er
 		return err
 	}
 	return lw.Close()
-}
-
-// cloudEnv returns env when IBMCLOUD_API_KEY is set. Otherwise it starts an
-// emulated IBM Cloud and returns its settings under the same names; done
-// stops it.
-func cloudEnv(out io.Writer, env func(string) string) (_ func(string) string, done func(), _ error) {
-	if env("IBMCLOUD_API_KEY") != "" {
-		return env, func() {}, nil
-	}
-	cloud, err := e2etest.Start()
-	if err != nil {
-		return nil, nil, err
-	}
-	fmt.Fprintln(out, "IBMCLOUD_API_KEY is not set: using an emulated IBM Cloud (package e2etest)")
-	m := map[string]string{
-		"IBMCLOUD_API_KEY": cloud.APIKey, "IBMCLOUD_REGION": cloud.Region, "E2E_IAM_URL": cloud.IAMURL,
-		"E2E_COS_URL": cloud.COSURL, "COS_INSTANCE_ID": cloud.COSInstanceID,
-	}
-	return func(k string) string {
-		if v, ok := m[k]; ok {
-			return v
-		}
-		return env(k) // the settings that are not the cloud's
-	}, func() { cloud.Close() }, nil
 }
 
 func or(v, def string) string {

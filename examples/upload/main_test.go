@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/e2eimage/e2e/e2etest"
+	"github.com/e2eimage/e2e/keys"
 	"github.com/e2eimage/e2e/luks"
 	"github.com/e2eimage/e2e/storage"
 )
@@ -141,5 +142,52 @@ func TestRunBadSettings(t *testing.T) {
 	var rm *storage.RegionMismatchError
 	if err := run(context.Background(), new(bytes.Buffer), settings(cloud, "E2E_BUCKET", "far-away")); !errors.As(err, &rm) {
 		t.Errorf("bucket in eu-de: %v", err)
+	}
+}
+
+// With E2E_WDEK the object is encrypted with the DEK Key Protect wrapped:
+// it opens with that DEK's passphrase, which is what the import needs.
+func TestRunWithWDEK(t *testing.T) {
+	cloud := startCloud(t)
+	ctx := context.Background()
+	kc, err := keys.NewClient(keys.Config{Endpoint: cloud.KMSURL, InstanceID: cloud.KPInstanceID, APIKey: cloud.APIKey, IAMURL: cloud.IAMURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := kc.CreateRootKey(ctx, "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dek, wdek, err := kc.GenerateDEK(ctx, root.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dek.Destroy()
+	env := settings(cloud, "E2E_KMS_URL", cloud.KMSURL, "KP_INSTANCE_ID", cloud.KPInstanceID,
+		"E2E_ROOT_KEY_ID", root.ID, "E2E_WDEK", wdek.String())
+	var out bytes.Buffer
+	if err := run(ctx, &out, env); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	obj, err := cloud.Object("e2e-example-images", "example.luks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass := dek.LUKSPassphrase()
+	defer clear(pass)
+	vol, err := luks.Open(bytes.NewReader(obj), pass)
+	if err != nil {
+		t.Fatalf("the object does not open with the DEK of E2E_WDEK: %v", err)
+	}
+	vol.Close()
+
+	other, err := kc.CreateRootKey(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env = settings(cloud, "E2E_KMS_URL", cloud.KMSURL, "KP_INSTANCE_ID", cloud.KPInstanceID,
+		"E2E_ROOT_KEY_ID", other.ID, "E2E_WDEK", wdek.String())
+	if err := run(ctx, new(bytes.Buffer), env); !errors.Is(err, keys.ErrWrongKey) {
+		t.Errorf("a WDEK of another root key: %v", err)
 	}
 }
