@@ -1085,6 +1085,34 @@ func TestCatalogue(t *testing.T) {
 		}
 	})
 
+	// --- cancelled contexts ------------------------------------------------
+
+	t.Run("ctx/cancelled", func(t *testing.T) {
+		t.Parallel()
+		cloud, cfg := catCloud(t)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err := catPipeline(t, cfg, nil).Run(cctx, e2e.FromReader(bytes.NewReader(demo.Image(2<<20, 16)), 2<<20))
+		catStepError(t, err, e2e.StageRootKey)
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Run(cancelled ctx) = %v, want context.Canceled", err)
+		}
+		if ks := cloud.Keys(); len(ks) != 0 {
+			t.Errorf("a cancelled run created keys: %+v", ks)
+		}
+		src := catRawDisk(t, demo.Image(4<<20, 17))
+		if _, err := disk.WriteEncryptedVHD(cctx, io.Discard, src, bytes.Repeat([]byte{5}, 64)); !errors.Is(err, context.Canceled) {
+			t.Errorf("WriteEncryptedVHD(cancelled ctx) = %v, want context.Canceled", err)
+		}
+		img := catLUKS(t, make([]byte, 4096))
+		if _, err := luks.OpenContext(cctx, bytes.NewReader(img), catPass); !errors.Is(err, context.Canceled) {
+			t.Errorf("luks.OpenContext(cancelled ctx) = %v, want context.Canceled", err)
+		}
+		if _, err := luks.DecryptContext(cctx, io.Discard, bytes.NewReader(img), catPass); !errors.Is(err, context.Canceled) {
+			t.Errorf("luks.DecryptContext(cancelled ctx) = %v, want context.Canceled", err)
+		}
+	})
+
 	// --- readers that return short reads and errors ----------------------
 
 	t.Run("reader/short-reads-luks", func(t *testing.T) {
