@@ -9,10 +9,10 @@
 // Without IBMCLOUD_API_KEY it runs against an emulated IBM Cloud (package
 // e2etest) and first makes what the earlier examples make (a root key, a
 // WDEK, the authorization and an encrypted object). With it, against IBM
-// Cloud: KP_INSTANCE_ID and E2E_ROOT_KEY_ID name the root key, E2E_WDEK is
-// the wrapped DEK (see ../wrap-dek) whose DEK encrypted the object
-// cos://IBMCLOUD_REGION/E2E_BUCKET/E2E_OBJECT (see ../upload or `e2eimage
-// run`); E2E_IMAGE_NAME (default "e2e-example-image"), E2E_IMAGE_OS (default
+// Cloud: KP_INSTANCE_ID (or HPCS_INSTANCE_ID) and E2E_ROOT_KEY_ID name the
+// root key, E2E_WDEK is the wrapped DEK (see ../wrap-dek) whose DEK
+// encrypted the object cos://IBMCLOUD_REGION/E2E_BUCKET/E2E_OBJECT (see
+// ../upload); E2E_IMAGE_NAME (default "e2e-example-image"), E2E_IMAGE_OS (default
 // "UBUNTU_22_64"), E2E_FORMAT ("luks", the default, or "vhd");
 // E2E_POLL_INTERVAL (default 10s); E2E_IAM_URL, E2E_KMS_URL and
 // E2E_SOFTLAYER_URL override the endpoints.
@@ -53,7 +53,14 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 		return fmt.Errorf("E2E_POLL_INTERVAL: %w", err)
 	}
 	region, apiKey := or(env("IBMCLOUD_REGION"), "us-south"), env("IBMCLOUD_API_KEY")
-	for _, name := range []string{"KP_INSTANCE_ID", "E2E_ROOT_KEY_ID", "E2E_WDEK", "E2E_BUCKET", "E2E_OBJECT"} {
+	instance, hpcs := env("KP_INSTANCE_ID"), false
+	if v := env("HPCS_INSTANCE_ID"); v != "" {
+		instance, hpcs = v, true
+	}
+	if instance == "" {
+		return errors.New("KP_INSTANCE_ID (or HPCS_INSTANCE_ID) is required with IBMCLOUD_API_KEY")
+	}
+	for _, name := range []string{"E2E_ROOT_KEY_ID", "E2E_WDEK", "E2E_BUCKET", "E2E_OBJECT"} {
 		if env(name) == "" {
 			return fmt.Errorf("%s is required with IBMCLOUD_API_KEY", name)
 		}
@@ -74,7 +81,7 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 
 	// Preflight: the root key is active and the WDEK unwraps with it.
 	kc, err := keys.NewClient(keys.Config{Endpoint: or(env("E2E_KMS_URL"), "https://"+region+".kms.cloud.ibm.com"),
-		InstanceID: env("KP_INSTANCE_ID"), APIKey: apiKey, IAMURL: env("E2E_IAM_URL")})
+		InstanceID: instance, HPCS: hpcs, APIKey: apiKey, IAMURL: env("E2E_IAM_URL")})
 	if err != nil {
 		return err
 	}
@@ -95,7 +102,7 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 	if err != nil {
 		return err
 	}
-	if err := ic.VerifyAuthorizations(ctx, iam.ServerProtectToKMS(env("KP_INSTANCE_ID"), false)); err != nil {
+	if err := ic.VerifyAuthorizations(ctx, iam.ServerProtectToKMS(instance, hpcs)); err != nil {
 		return err // a *iam.MissingAuthorizationError names what to create
 	}
 

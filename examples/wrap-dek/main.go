@@ -112,7 +112,7 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 		return err
 	}
 	fmt.Fprintf(out, "wrapped a local %d-byte VHD key: WDEK of %d bytes\n", vhd.Len(), len(vw))
-	fmt.Fprintf(out, "\nfor the import example:\n  export E2E_ROOT_KEY_ID=%s E2E_WDEK=%s\n", root.ID, wdek)
+	fmt.Fprintf(out, "\nfor ../upload and ../import-image on the same instance:\n  export E2E_ROOT_KEY_ID=%s E2E_WDEK=%s\n", root.ID, wdek)
 	return nil
 }
 
