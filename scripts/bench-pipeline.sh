@@ -63,7 +63,7 @@ server_rss() { # peak RSS of the cloud process in MiB
 	awk '/^VmHWM:/ { print $2 / 1024 }' "/proc/$cloud_pid/status"
 }
 
-# run BENCHMARK prints "MB/s client-cpu-s client-peak-RSS-MiB header-s
+# run BENCHMARK prints "MB/s client-cpu-s client-peak-RSS-MiB header-s wall-s
 # server-cpu-s server-peak-RSS-MiB", against a fresh cloud: the emulator's
 # heap (every stored object) and its garbage are then alike for both.
 run() {
@@ -72,9 +72,9 @@ run() {
 	s0=$(server_cpu)
 	out=$("$dir/e2e.test" -test.run '^$' -test.bench "^$1\$" -test.benchtime 1x |
 		awk -v name="$1" '$1 ~ "^" name "(-[0-9]+)?$" { for (i = 1; i < NF; i++) {
-			if ($(i+1) == "MB/s") mbs = $i; if ($(i+1) == "client-cpu-s/op") cpu = $i
+			if ($(i+1) == "MB/s") mbs = $i; if ($(i+1) == "client-cpu-s/op") cpu = $i; if ($(i+1) == "ns/op") ns = $i
 			if ($(i+1) == "peak-RSS-MiB") rss = $i; if ($(i+1) == "header-s/op") hdr = $i } }
-		     END { if (mbs == "" || rss == "") exit 1; print mbs, cpu, rss, (hdr == "" ? 0 : hdr) }')
+		     END { if (mbs == "" || rss == "") exit 1; print mbs, cpu, rss, (hdr == "" ? 0 : hdr), ns / 1e9 }')
 	echo "$out $(awk -v a="$s0" -v b="$(server_cpu)" 'BEGIN { print b - a }') $(server_rss)"
 	stop_cloud
 }
@@ -86,7 +86,9 @@ enc_only=$("$dir/e2e.test" -test.run '^$' -test.bench '^BenchmarkEncryptOnly$' -
 echo "encryption alone (LUKS1 aes-xts-plain64 into io.Discard): $enc_only MB/s"
 
 : >"$dir/rounds"
-echo "round | encrypt+upload MB/s | upload only MB/s | ratio | peak RSS MiB (enc / up) | client CPU s (enc / up) | e2ecloud CPU s (enc / up) | header s"
+# A wall time far above the others at the same CPU seconds is a run that
+# waited for the CPU (other work on the machine), not a slow pipeline.
+echo "round | encrypt+upload MB/s | upload only MB/s | ratio | wall s (enc / up) | client CPU s (enc / up) | e2ecloud CPU s (enc / up) | peak RSS MiB (enc / up) | header s"
 for r in $(seq "$rounds"); do
 	if [ $((r % 2)) -eq 1 ]; then
 		order="EncryptUpload UploadOnly"
@@ -96,11 +98,12 @@ for r in $(seq "$rounds"); do
 	for b in $order; do
 		run "Benchmark$b" >"$dir/$b" # in this shell, so the EXIT trap sees the cloud
 	done
-	read -r e ecpu erss ehdr escpu esrss <"$dir/EncryptUpload"
-	read -r u ucpu urss _ uscpu usrss <"$dir/UploadOnly"
-	echo "$e $ecpu $erss $u $ucpu $urss $ehdr $escpu $uscpu $esrss $usrss" >>"$dir/rounds"
-	printf '%5d | %19.1f | %16.1f | %4.0f%% | %11.1f / %5.1f | %12.2f / %4.2f | %14.2f / %5.2f | %8.2f\n' \
-		"$r" "$e" "$u" "$(awk -v a="$e" -v b="$u" 'BEGIN { print 100 * a / b }')" "$erss" "$urss" "$ecpu" "$ucpu" "$escpu" "$uscpu" "$ehdr"
+	read -r e ecpu erss ehdr ewall escpu esrss <"$dir/EncryptUpload"
+	read -r u ucpu urss _ uwall uscpu usrss <"$dir/UploadOnly"
+	echo "$e $ecpu $erss $u $ucpu $urss $ehdr $escpu $uscpu $esrss $usrss $ewall $uwall" >>"$dir/rounds"
+	printf '%5d | %19.1f | %16.1f | %4.0f%% | %7.1f / %7.1f | %12.2f / %4.2f | %14.2f / %5.2f | %11.1f / %5.1f | %8.2f\n' \
+		"$r" "$e" "$u" "$(awk -v a="$e" -v b="$u" 'BEGIN { print 100 * a / b }')" "$ewall" "$uwall" \
+		"$ecpu" "$ucpu" "$escpu" "$uscpu" "$erss" "$urss" "$ehdr"
 done
 
 limit=$((part_mib * (concurrency + 2) + 32))
