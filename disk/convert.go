@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/e2eimage/e2e/internal/sector"
 )
 
 // Convert writes src to dst in a plain (unencrypted) format: Raw, VHDFixed
@@ -51,13 +53,15 @@ func Convert(ctx context.Context, dst io.Writer, src Disk, to Format, opts ...Wr
 }
 
 // copyRaw streams the virtual disk, padded with zeros to size, reading
-// ahead in parallel.
-func copyRaw(ctx context.Context, dst io.Writer, src Disk, size int64, o *writeOptions) error {
+// ahead in parallel. A regular file is written by the workers at the
+// chunks' offsets (see sector.Positional); anything else in order.
+func copyRaw(ctx context.Context, dst *countWriter, src Disk, size int64, o *writeOptions) error {
 	const chunk = 1 << 20
 	n := int((size + chunk - 1) / chunk)
 	srcSize := src.Size()
+	pos := sector.PositionalFile(dst.w)
 	var done int64
-	return ordered(ctx, o.workers, n, chunk, func(i int, buf []byte) error {
+	err := ordered(ctx, o.workers, n, chunk, func(i int, buf []byte) error {
 		off := int64(i) * chunk
 		ln := min(chunk, size-off)
 		rd := max(0, min(ln, srcSize-off))
@@ -65,14 +69,23 @@ func copyRaw(ctx context.Context, dst io.Writer, src Disk, size int64, o *writeO
 			return err
 		}
 		clear(buf[rd:ln])
+		if pos != nil {
+			return pos.WriteAt(buf[:ln], off)
+		}
 		return nil
 	}, func(i int, buf []byte) error {
 		ln := min(chunk, size-int64(i)*chunk)
-		if _, err := dst.Write(buf[:ln]); err != nil {
+		if pos != nil {
+			dst.n += ln
+		} else if _, err := dst.Write(buf[:ln]); err != nil {
 			return err
 		}
 		done += ln
 		o.report(StageWrite, done, size)
 		return nil
 	})
+	if pos != nil && err == nil {
+		err = pos.Finish(done)
+	}
+	return err
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+
+	"github.com/e2eimage/e2e/internal/sector"
 )
 
 // qcowCrypto is what an encrypted qcow2 needs: the LUKS header to embed
@@ -226,6 +228,9 @@ func writeQCOW2(ctx context.Context, dst io.Writer, src Disk, cr *qcowCrypto, o 
 		}
 		seen++
 	}
+	// A regular file is written by the workers, each batch at its offset
+	// (see sector.Positional), the rest in order.
+	pos := sector.PositionalFile(dst)
 	srcSize := src.Size()
 	produce := func(i int, buf []byte) error {
 		n := int(min(per, l.nData-int64(i)*per))
@@ -251,14 +256,27 @@ func writeQCOW2(ctx context.Context, dst io.Writer, src Disk, cr *qcowCrypto, o 
 			host := l.dataOff + int64(i)*per*qcowCS
 			cr.c.EncryptUnits(buf[:n*qcowCS], buf[:n*qcowCS], SectorSize, uint64(host/SectorSize), 1)
 		}
+		if pos != nil {
+			return pos.WriteAt(buf[:n*qcowCS], int64(i)*per*qcowCS)
+		}
 		return nil
 	}
 	consume := func(i int, buf []byte) error {
 		n := min(per, l.nData-int64(i)*per)
+		if pos != nil { // the worker wrote it
+			cw.n += n * qcowCS
+			o.report(StageWrite, cw.n, totalBytes)
+			return ctx.Err()
+		}
 		return write(buf[:n*qcowCS])
 	}
 	if err := ordered(ctx, o.workers, batches, per*qcowCS, produce, consume); err != nil {
 		return cw.n, err
+	}
+	if pos != nil {
+		if err := pos.Finish(cw.n - l.dataOff); err != nil {
+			return cw.n, err
+		}
 	}
 	if cw.n != totalBytes {
 		return cw.n, fmt.Errorf("disk: internal error: wrote %d bytes, planned %d", cw.n, totalBytes)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/e2eimage/e2e/internal/sector"
 )
 
 // vhdAlign is where vhd-util puts block data: 4 KiB boundaries, with the
@@ -144,6 +146,9 @@ func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyH
 	// Each buffer holds gap + bitmap + data, so one Write per block.
 	gap := l.stride - SectorSize - VHDBlockSize
 	bufSize := int(gap + SectorSize + VHDBlockSize)
+	// A regular file is written by the workers, each block at its offset
+	// (see sector.Positional), the rest in order.
+	pos := sector.PositionalFile(dst)
 	srcSize := src.Size()
 	produce := func(i int, buf []byte) error {
 		b := blocks[i]
@@ -163,20 +168,34 @@ func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyH
 			// Blocks are 2 MiB aligned, so uint32(lba) never wraps inside one.
 			c.EncryptUnits(data, data, SectorSize, uint64(uint32(off/SectorSize)), 1)
 		}
+		if pos != nil {
+			if i == 0 {
+				return pos.WriteAt(buf[gap:], 0)
+			}
+			return pos.WriteAt(buf, int64(i)*l.stride-gap)
+		}
 		return nil
 	}
 	consume := func(i int, buf []byte) error {
 		if i == 0 {
 			buf = buf[gap:] // the prefix already ends where the first bitmap starts
 		}
-		if _, err := cw.Write(buf); err != nil {
+		if pos != nil { // the worker wrote it
+			cw.n += int64(len(buf))
+		} else if _, err := cw.Write(buf); err != nil {
 			return err
 		}
 		o.report(StageWrite, cw.n, total)
 		return nil
 	}
+	dataStart := cw.n
 	if err := ordered(ctx, o.workers, len(blocks), bufSize, produce, consume); err != nil {
 		return cw.n, err
+	}
+	if pos != nil {
+		if err := pos.Finish(cw.n - dataStart); err != nil {
+			return cw.n, err
+		}
 	}
 	if _, err := cw.Write(fb); err != nil {
 		return cw.n, err

@@ -5,21 +5,23 @@ import (
 	"os"
 )
 
-// positional is a regular file the workers write with pwrite, each batch
+// Positional is a regular file the workers write with pwrite, each batch
 // at its own offset, instead of handing every batch to one goroutine that
 // writes them in turn. On tmpfs or a page cache the kernel's cost of a
 // write (allocating and filling pages) is larger than AES-XTS's, so this
 // spreads it over the workers too. The file offset is moved to the end of
 // what was written when the Writer closes, as sequential writes leave it.
-type positional struct {
+// Package disk writes its containers the same way. It is safe for
+// concurrent use.
+type Positional struct {
 	f    *os.File
 	base int64 // file offset of the stream's first byte
 }
 
-// positionalFile returns dst as a positional output, or nil when dst is not
+// PositionalFile returns dst as a positional output, or nil when dst is not
 // a regular file whose offset can be read, or was opened with O_APPEND
 // (where Linux's pwrite ignores the offset and appends).
-func positionalFile(dst io.Writer) *positional {
+func PositionalFile(dst io.Writer) *Positional {
 	f, ok := dst.(*os.File)
 	if !ok {
 		return nil
@@ -32,17 +34,19 @@ func positionalFile(dst io.Writer) *positional {
 	if err != nil {
 		return nil
 	}
-	return &positional{f: f, base: off}
+	return &Positional{f: f, base: off}
 }
 
-// writeAt writes p at off bytes into the stream.
-func (p *positional) writeAt(b []byte, off int64) error {
+// WriteAt writes b at off bytes past where the file stood when
+// PositionalFile was called.
+func (p *Positional) WriteAt(b []byte, off int64) error {
 	_, err := p.f.WriteAt(b, p.base+off)
 	return err
 }
 
-// finish leaves the file offset after the n bytes written.
-func (p *positional) finish(n int64) error {
+// Finish moves the file offset n bytes past where it stood when
+// PositionalFile was called, where n sequential bytes would have left it.
+func (p *Positional) Finish(n int64) error {
 	_, err := p.f.Seek(p.base+n, io.SeekStart)
 	return err
 }

@@ -27,7 +27,7 @@ type Writer struct {
 	next uint64 // unit number of the next batch to submit
 	in   int64  // bytes accepted, including Close's padding
 	out  int64  // bytes submitted to the workers
-	pos  *positional
+	pos  *Positional
 
 	started bool
 	work    chan *batch // to the workers
@@ -140,7 +140,7 @@ func (w *Writer) Close() error {
 		close(w.order)
 		w.wg.Wait()
 		if w.pos != nil && !w.failed.Load() {
-			if err := w.pos.finish(w.written.Load()); err != nil {
+			if err := w.pos.Finish(w.written.Load()); err != nil {
 				w.setErr(err)
 			}
 		}
@@ -191,7 +191,7 @@ func (w *Writer) start() {
 		return
 	}
 	w.started = true
-	w.pos = positionalFile(w.dst)
+	w.pos = PositionalFile(w.dst)
 	slots := w.c.slots()
 	w.work = make(chan *batch, slots)
 	w.order = make(chan *batch, slots)
@@ -208,7 +208,7 @@ func (w *Writer) worker() {
 		if !w.failed.Load() { // after a dst error the result is discarded anyway
 			w.t(b.buf[:b.n], b.first)
 			if w.pos != nil {
-				b.err = w.pos.writeAt(b.buf[:b.n], b.off)
+				b.err = w.pos.WriteAt(b.buf[:b.n], b.off)
 			}
 		}
 		b.done <- struct{}{}
