@@ -22,6 +22,7 @@ func cloudEnv(out io.Writer, env func(string) string) (_ func(string) string, do
 	m := map[string]string{
 		"IBMCLOUD_API_KEY": cloud.APIKey, "IBMCLOUD_REGION": cloud.Region, "E2E_IAM_URL": cloud.IAMURL,
 		"E2E_COS_URL": cloud.COSURL, "COS_INSTANCE_ID": cloud.COSInstanceID,
+		"E2E_WDEK": "", // a WDEK of IBM Cloud means nothing to the emulated one
 	}
 	return func(k string) string {
 		if v, ok := m[k]; ok {
