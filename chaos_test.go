@@ -51,6 +51,9 @@ const (
 	// chaosBudget stops starting new runs after this long; the runs not
 	// started are counted in the summary.
 	chaosBudget = 45 * time.Second
+	// chaosHang is how long one attempt may take before it counts as hung:
+	// a clean run takes a few seconds, the slowest retries about 20.
+	chaosHang = 90 * time.Second
 )
 
 // chaosOp is an operation faults can hit; an empty op hits every operation
@@ -102,6 +105,40 @@ func (f chaosFault) String() string {
 	return fmt.Sprintf("%s:%s %s×%d", f.at.svc, op, f.kind, f.fault.Times)
 }
 
+// Known bugs the chaos runs found, each gating the faults that trigger it
+// (see the report); set one to false once its fix is in.
+const (
+	// bugOrderWaitsTenMinutes: after a 5xx or an unanswered placeOrder the
+	// outcome is unknown, so provision.Order looks for the server for its
+	// FindTimeout, 10 minutes by default, which the pipeline does not let a
+	// caller shorten. Gated: placeOrder gets no 5xx and no plain drop.
+	bugOrderWaitsTenMinutes = true
+	// bugImportNotIdempotent: when createFromIcos's answer is lost after the
+	// template was created, the pipeline saved no template ID and the rerun
+	// imports a second template. Gated: SoftLayer bodies are not cut.
+	bugImportNotIdempotent = true
+	// bugKeysCutBodyUntyped: a Key Protect answer cut mid-body fails the step
+	// with an untyped "keys: wrap: unexpected EOF", without a retry. Gated:
+	// Key Protect bodies are not cut.
+	bugKeysCutBodyUntyped = true
+)
+
+// gateKnownBugs turns a fault that would only show a known bug again into
+// one that does not.
+func gateKnownBugs(f chaosFault) chaosFault {
+	cut := f.fault.Drop && f.fault.DropAfter > 0
+	switch {
+	case bugOrderWaitsTenMinutes && strings.HasSuffix(f.at.op, "::placeOrder") && (f.fault.Status >= 500 || f.fault.Drop && !cut):
+		f.fault = e2etest.Fault{Status: 429, Times: 1}
+		f.kind = "429"
+	case bugImportNotIdempotent && f.at.svc == e2etest.ServiceSoftLayer && cut,
+		bugKeysCutBodyUntyped && f.at.svc == e2etest.ServiceKMS && cut:
+		f.fault.DropAfter = 0
+		f.kind = "drop"
+	}
+	return f
+}
+
 func randomFault(rng *rand.Rand) chaosFault {
 	f := chaosFault{at: chaosOps[rng.IntN(len(chaosOps))]}
 	f.fault.Times = 1 + rng.IntN(3)
@@ -124,7 +161,7 @@ func randomFault(rng *rand.Rand) chaosFault {
 		f.fault.Latency = time.Duration(20+rng.IntN(200)) * time.Millisecond
 		f.kind = "slow" + f.fault.Latency.String()
 	}
-	return f
+	return gateKnownBugs(f)
 }
 
 // chaosRun is the plan and the outcome of one run.
@@ -314,11 +351,35 @@ func (r *chaosRun) run(dir string) {
 			r.problem("New: %v", err)
 			return
 		}
-		res, err := p.Run(ctx, src())
+		type outcome struct {
+			res *e2e.Result
+			err error
+		}
+		ch := make(chan outcome, 1)
+		go func() {
+			res, err := p.Run(ctx, src())
+			ch <- outcome{res, err}
+		}()
+		var res *e2e.Result
+		select {
+		case o := <-ch:
+			res, err = o.res, o.err
+		case <-time.After(chaosHang):
+			cancel()
+			select {
+			case o := <-ch:
+				r.problem("attempt %d hung for %v and returned only when cancelled: %v", attempt, chaosHang, o.err)
+			case <-time.After(10 * time.Second):
+				r.problem("attempt %d hung for %v and ignored the cancellation", attempt, chaosHang)
+			}
+			r.outcomes = append(r.outcomes, "hung")
+			return
+		}
 		cancel()
 		if err == nil {
 			completed = true
 			r.outcomes = append(r.outcomes, "ok")
+			cloud.ClearFaults() // faults left over must not hit the checks' own calls
 			r.check(cloud, cfg, res, img)
 			break
 		}
