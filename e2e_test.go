@@ -196,6 +196,7 @@ func TestResumeAfterEveryStep(t *testing.T) {
 	img := demo.Image(3<<20, 3)
 	for _, crashAfter := range stages {
 		t.Run(string(crashAfter), func(t *testing.T) {
+			t.Parallel()
 			cloud := startCloud(t)
 			cfg := testConfig(cloud)
 			cfg.Audit = false
@@ -263,6 +264,7 @@ func TestFaultsLeaveResumableState(t *testing.T) {
 	img := demo.Image(6<<20, 5) // two 5 MiB parts: a multipart upload
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s/%s", c.svc, c.op), func(t *testing.T) {
+			t.Parallel() // the clients' bounded retry backoffs dominate: overlap them
 			cloud := startCloud(t)
 			cfg := testConfig(cloud)
 			cfg.Audit = false

@@ -4,6 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	kp "github.com/IBM/keyprotect-go-client"
 )
 
 func writeTemp(t *testing.T, data []byte) string {
@@ -13,4 +16,10 @@ func writeTemp(t *testing.T, data []byte) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+func init() {
+	// keyprotect-go-client's retry limits are package variables (no
+	// per-client setting): keep its backoff short in tests.
+	kp.RetryWaitMax = 50 * time.Millisecond
 }
