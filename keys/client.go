@@ -44,7 +44,9 @@ type Config struct {
 // Calls answered 429 or 5xx (other than 501) are retried by the kp client
 // with exponential backoff, at most kp.RetryMax times (4) and
 // kp.RetryWaitMax (30 s) apart, honouring Retry-After; a cancelled ctx
-// stops the retries.
+// stops the retries. Calls that create a key are the exception: they are
+// not retried after a dropped connection or a 5xx, which may have created
+// the key; the error then wraps ErrOutcomeUnknown.
 type Client struct {
 	kp   *kp.Client
 	auth core.Authenticator
@@ -83,7 +85,7 @@ func NewClient(cfg Config) (*Client, error) {
 		InstanceID: cfg.InstanceID,
 		Timeout:    cfg.Timeout.Seconds(),
 		Verbose:    kp.VerboseNone,
-	}, kp.DefaultTransport(), kp.NewLogger(func(...any) {}))
+	}, onceTransport{next: kp.DefaultTransport()}, kp.NewLogger(func(...any) {}))
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}

@@ -71,9 +71,11 @@ func (c *Client) CreateRootKey(ctx context.Context, name string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
+	actx, g, done := once(actx)
+	defer done()
 	k, err := c.kp.CreateRootKey(actx, name, nil)
 	if err != nil {
-		return nil, convertError(ctx, "create root key", "", err)
+		return nil, g.convert(ctx, "create root key", err)
 	}
 	return keyFrom(k), nil
 }
@@ -105,9 +107,11 @@ func (c *Client) ImportRootKey(ctx context.Context, name string, payload []byte,
 	}
 	b64 := base64.StdEncoding.EncodeToString(payload)
 	if !o.token {
+		actx, g, done := once(actx)
+		defer done()
 		k, err := c.kp.CreateImportedRootKey(actx, name, nil, b64, "", "")
 		if err != nil {
-			return nil, convertError(ctx, "import root key", "", err)
+			return nil, g.convert(ctx, "import root key", err)
 		}
 		return keyFrom(k), nil
 	}
@@ -129,9 +133,11 @@ func (c *Client) ImportRootKey(ctx context.Context, name string, payload []byte,
 	if err != nil {
 		return nil, fmt.Errorf("keys: import token: %w", err)
 	}
+	actx, g, done := once(actx)
+	defer done()
 	k, err := c.kp.CreateImportedRootKey(actx, name, nil, encKey, encNonce, iv)
 	if err != nil {
-		return nil, convertError(ctx, "import root key", "", err)
+		return nil, g.convert(ctx, "import root key", err)
 	}
 	return keyFrom(k), nil
 }
@@ -191,7 +197,9 @@ func (c *Client) FindRootKey(ctx context.Context, name string) (*Key, error) {
 }
 
 // EnsureRootKey returns the active root key with that name, creating it
-// only when none exists, so reruns do not pile up duplicate keys. Key
+// only when none exists, so reruns do not pile up duplicate keys. A create
+// whose outcome is unknown (ErrOutcomeUnknown) is followed by another look
+// for the key. Key
 // Protect does not make names unique: two processes ensuring the same name
 // at the same moment may both create one.
 func (c *Client) EnsureRootKey(ctx context.Context, name string) (*Key, error) {
@@ -202,7 +210,14 @@ func (c *Client) EnsureRootKey(ctx context.Context, name string) (*Key, error) {
 	if !errors.Is(err, ErrKeyNotFound) {
 		return nil, err
 	}
-	return c.CreateRootKey(ctx, name)
+	k, err = c.CreateRootKey(ctx, name)
+	if errors.Is(err, ErrOutcomeUnknown) {
+		// The create may have gone through: reuse its key rather than make another.
+		if found, ferr := c.FindRootKey(ctx, name); ferr == nil {
+			return found, nil
+		}
+	}
+	return k, err
 }
 
 // SetAlias gives a key an alias (at most 5 per key, unique in the
