@@ -108,3 +108,44 @@ func TestWriteToReadOnlyFile(t *testing.T) {
 		})
 	}
 }
+
+// A raw image in a local file is scanned by probing the first page of each
+// block and reading the rest only when that page is zero: data anywhere
+// past the probe (the last byte of a cluster, the middle of a VHD block)
+// must still be found, and a source file that ends mid-block too.
+func TestScanLocalFileProbe(t *testing.T) {
+	const size = 6*miB + 1000 // not a whole block or cluster
+	src := make([]byte, size)
+	src[0] = 1                    // first byte of the first block
+	src[64*kiB-1] = 2             // last byte of cluster 0 (data in the probe too)
+	src[3*64*kiB-1] = 3           // last byte of cluster 2, whose probe page is zero
+	src[2*miB+1*miB+12345] = 4    // middle of VHD block 1, past its probe
+	src[4*miB+4*kiB] = 5          // first byte after the probe of VHD block 2
+	copy(src[size-7:], "the end") // inside the partial last cluster
+	p := writeFile(t, t.TempDir(), "src.raw", src)
+	for _, w := range fileWriters[2:] { // the formats that scan for zeros
+		t.Run(w.name, func(t *testing.T) {
+			f, err := os.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			d, err := disk.Open(f, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			var out bytes.Buffer
+			n, err := w.write(&out, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := w.open(bytes.NewReader(out.Bytes()), n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer back.Close()
+			sameDisk(t, readAll(t, back), src)
+		})
+	}
+}
