@@ -17,6 +17,7 @@ require (
 )
 
 require (
+	github.com/IBM/vpc-go-sdk v0.87.0 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.16 // indirect
 	github.com/go-openapi/errors v0.22.9 // indirect
 	github.com/go-playground/locales v0.14.2 // indirect

@@ -36,6 +36,7 @@ const (
 	ServiceCOS       Service = "cos"       // Cloud Object Storage (S3 API)
 	ServiceSoftLayer Service = "softlayer" // classic infrastructure REST API
 	ServiceLogs      Service = "logs"      // IBM Cloud Logs query API
+	ServiceVPC       Service = "vpc"       // VPC infrastructure API (/v1/images)
 )
 
 // Cloud is a running emulated IBM Cloud: loopback HTTP servers for every
@@ -78,6 +79,9 @@ type Cloud struct {
 	SoftLayerURL string
 	// LogsURL is the IBM Cloud Logs instance endpoint (/v1/query).
 	LogsURL string
+	// VPCURL is the VPC infrastructure API endpoint, ending in /v1 (custom
+	// image imports at /v1/images), as vpcv1's service URL.
+	VPCURL string
 
 	opts      Options
 	servers   []*http.Server
@@ -96,6 +100,7 @@ type Cloud struct {
 	cos       cosState
 	softlayer softlayerState
 	logs      logsState
+	vpc       vpcState
 }
 
 // Start starts an emulated cloud on loopback ports chosen by the system.
@@ -145,6 +150,7 @@ func Start(opts ...Options) (*Cloud, error) {
 		{&c.COSURL, c.cosHandler()},
 		{&c.SoftLayerURL, c.softlayerHandler()},
 		{&c.LogsURL, c.logsHandler()},
+		{&c.VPCURL, c.vpcHandler()},
 	}
 	for _, s := range services {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -165,6 +171,7 @@ func Start(opts ...Options) (*Cloud, error) {
 		}()
 	}
 	c.SoftLayerURL += "/rest/v3.1"
+	c.VPCURL += "/v1"
 	return c, nil
 }
 
