@@ -54,7 +54,7 @@ func WithReadAhead(blocks int) ReaderOption {
 // sequential reads fetch the next blocks in the background. Every GET is
 // bound to the ETag seen at open, so a replaced object fails with
 // ErrObjectChanged instead of mixing versions. Close it to stop background
-// fetches.
+// fetches; Close returns once they have all ended.
 type ObjectReaderAt struct {
 	c           *Client
 	ctx         context.Context
@@ -65,6 +65,7 @@ type ObjectReaderAt struct {
 	bs          int64
 	ahead       int
 	capacity    int
+	fetches     sync.WaitGroup // background fetches, which Close waits for
 
 	mu     sync.Mutex
 	blocks map[int64]*block
@@ -183,7 +184,7 @@ func (r *ObjectReaderAt) lookup(idx int64) *block {
 	}
 	b := &block{ready: make(chan struct{}), used: r.tick}
 	r.blocks[idx] = b
-	go r.fetch(idx, b)
+	r.fetches.Go(func() { r.fetch(idx, b) }) // not after Close: r.closed is checked under r.mu
 	return b
 }
 
@@ -230,12 +231,14 @@ func (r *ObjectReaderAt) fetchInto(buf []byte, start int64) error {
 	return nil
 }
 
-// Close stops background fetches and drops the cache. Reads after Close fail.
+// Close stops background fetches, waits for them to end and drops the
+// cache. Reads after Close fail.
 func (r *ObjectReaderAt) Close() error {
 	r.mu.Lock()
 	r.closed = true
 	r.blocks = nil
 	r.mu.Unlock()
 	r.cancel()
+	r.fetches.Wait()
 	return nil
 }
