@@ -430,3 +430,59 @@ func TestRunImportsARootKey(t *testing.T) {
 		t.Errorf("%d keys named byok-root, want exactly 1", imported)
 	}
 }
+
+// TestSourcesFromCOSAndQCOW2 encrypts an image that is already in COS (as
+// IBM's export leaves it) and one that arrives as a qcow2 file: both are
+// read through their container as the virtual disk.
+func TestSourcesFromCOSAndQCOW2(t *testing.T) {
+	img := demo.Image(3<<20, 13)
+	t.Run("cos", func(t *testing.T) {
+		cloud := startCloud(t)
+		cfg := testConfig(cloud)
+		cfg.Audit, cfg.Server = false, nil
+		if err := cloud.CreateBucket("exports", cloud.Region+"-standard"); err != nil {
+			t.Fatal(err)
+		}
+		if err := cloud.PutObject("exports", "plain/disk.raw", img); err != nil {
+			t.Fatal(err)
+		}
+		p, err := e2e.New(cfg, e2e.WithStateStore(&e2e.MemoryStore{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.Run(context.Background(), e2e.ParseSource("cos://"+cloud.Region+"/exports/plain/disk.raw"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := objectPlaintext(t, cloud, cfg, res.State); !bytes.Equal(got, img) {
+			t.Error("the image read from COS does not decrypt back to itself")
+		}
+	})
+	t.Run("qcow2", func(t *testing.T) {
+		cloud := startCloud(t)
+		cfg := testConfig(cloud)
+		cfg.Audit, cfg.Server = false, nil
+		raw, err := disk.Open(bytes.NewReader(img), int64(len(img)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var q bytes.Buffer
+		if _, err := disk.Convert(context.Background(), &q, raw, disk.QCOW2); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(q.Bytes()[:len(img)/2], img[:len(img)/2]) {
+			t.Fatal("the qcow2 file is not a container")
+		}
+		p, err := e2e.New(cfg, e2e.WithStateStore(&e2e.MemoryStore{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.Run(context.Background(), e2e.FromFile(writeTemp(t, q.Bytes())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := objectPlaintext(t, cloud, cfg, res.State); !bytes.Equal(got, img) {
+			t.Error("the qcow2 input's virtual disk was not what got encrypted")
+		}
+	})
+}
