@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -89,5 +91,42 @@ func BenchmarkReader(b *testing.B) {
 		if _, err := r.WriteTo(io.Discard); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkWriterFile measures the path to a regular file, where the
+// workers write their batches with WriteAt (sector.Positional) next to a
+// pipe-like sequential writer over the same file for comparison.
+func BenchmarkWriterFile(b *testing.B) {
+	src := randomData(benchStream, 5)
+	t := xtsTransform(b)
+	for _, mode := range []string{"pwrite", "sequential"} {
+		b.Run(mode, func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "out"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			var dst io.Writer = f
+			if mode == "sequential" {
+				dst = struct{ io.Writer }{f} // hides *os.File
+			}
+			b.SetBytes(benchStream)
+			for b.Loop() {
+				if err := f.Truncate(0); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := f.Seek(0, io.SeekStart); err != nil {
+					b.Fatal(err)
+				}
+				w := sector.NewWriter(dst, unit, t, sector.Options{})
+				if _, err := w.ReadFrom(bytes.NewReader(src)); err != nil {
+					b.Fatal(err)
+				}
+				if err := w.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
