@@ -8,6 +8,8 @@ import (
 	"github.com/IBM/go-sdk-core/v5/core"
 	"github.com/IBM/platform-services-go-sdk/iamidentityv1"
 	"github.com/IBM/platform-services-go-sdk/iampolicymanagementv1"
+
+	"github.com/e2eimage/e2e/internal/once"
 )
 
 // Config configures a Client. Set Authenticator, or APIKey (with IAMURL
@@ -26,7 +28,9 @@ type Config struct {
 	// default is the account of the token (see TokenSource.AccountID).
 	AccountID string
 	// MaxRetries bounds the retries of calls answered 429 or 5xx, with
-	// exponential backoff up to MaxRetryInterval. The defaults are 4 and 30s;
+	// exponential backoff up to MaxRetryInterval. Creating a service ID or
+	// an API key is retried after a 429 only: after a 5xx or a lost answer it
+	// may have taken effect, and the error wraps ErrOutcomeUnknown. The defaults are 4 and 30s;
 	// a negative MaxRetries disables retries.
 	MaxRetries       int
 	MaxRetryInterval time.Duration
@@ -76,6 +80,9 @@ func NewClient(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Service IDs and API keys are not unique by name: a create whose answer
+	// was lost must not be resent (see internal/once). Under the retry layer.
+	id.Service.Client.Transport = once.Transport(id.Service.Client.Transport)
 	if cfg.MaxRetries > 0 {
 		pm.EnableRetries(cfg.MaxRetries, cfg.MaxRetryInterval)
 		id.EnableRetries(cfg.MaxRetries, cfg.MaxRetryInterval)

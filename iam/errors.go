@@ -2,11 +2,14 @@ package iam
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/IBM/go-sdk-core/v5/core"
+
+	"github.com/e2eimage/e2e/internal/once"
 )
 
 // Sentinel errors; test for them with errors.Is.
@@ -23,6 +26,10 @@ var (
 	ErrRateLimited = errors.New("iam: rate limited")
 	// ErrMissingAuthorization: a required authorization policy does not exist.
 	ErrMissingAuthorization = errors.New("iam: missing authorization")
+	// ErrOutcomeUnknown: creating a service ID or API key failed in a way
+	// that leaves open whether it took effect (a 5xx, a lost answer), so it
+	// was not retried: a retry could create a second one.
+	ErrOutcomeUnknown = errors.New("iam: outcome unknown")
 )
 
 // ServiceError is an error answered by IAM. It unwraps to the matching
@@ -127,4 +134,25 @@ func errorFields(m map[string]any, msg string) (string, string) {
 		msg = s
 	}
 	return code, msg
+}
+
+// createErr converts the error of a create made under once.Start.
+func createErr(ctx context.Context, g *once.Guard, op string, resp *core.DetailedResponse, err error) error {
+	if ctx.Err() != nil {
+		return apiError(ctx, op, resp, err)
+	}
+	o, ok := g.Ambiguous()
+	if !ok {
+		return apiError(ctx, op, resp, err)
+	}
+	if o.Err != nil {
+		return fmt.Errorf("iam: %s: %w: not retried as it may have taken effect: %w", op, ErrOutcomeUnknown, o.Err)
+	}
+	se := &ServiceError{Op: op, Status: o.Status, Message: http.StatusText(o.Status), Err: ErrOutcomeUnknown}
+	var m map[string]any
+	if json.Unmarshal(o.Body, &m) == nil {
+		se.Code, se.Message = errorFields(m, se.Message)
+	}
+	se.Message += " (not retried: it may have taken effect)"
+	return se
 }

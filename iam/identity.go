@@ -7,6 +7,8 @@ import (
 
 	"github.com/IBM/go-sdk-core/v5/core"
 	"github.com/IBM/platform-services-go-sdk/iamidentityv1"
+
+	"github.com/e2eimage/e2e/internal/once"
 )
 
 // ServiceID is an IAM service ID: an identity for a program, such as the
@@ -64,7 +66,9 @@ func deref(p *string) string {
 	return *p
 }
 
-// CreateServiceID creates a service ID in the account.
+// CreateServiceID creates a service ID in the account. It is not resent
+// after a 5xx or a lost answer (names are not unique): the error then
+// wraps ErrOutcomeUnknown; FindServiceID tells whether it was created.
 func (c *Client) CreateServiceID(ctx context.Context, name, description string) (*ServiceID, error) {
 	acct, err := c.AccountID(ctx)
 	if err != nil {
@@ -74,9 +78,11 @@ func (c *Client) CreateServiceID(ctx context.Context, name, description string) 
 	if description != "" {
 		opts.Description = &description
 	}
-	s, resp, err := c.identity.CreateServiceIDWithContext(ctx, opts)
+	cctx, g, stop := once.Start(ctx)
+	defer stop()
+	s, resp, err := c.identity.CreateServiceIDWithContext(cctx, opts)
 	if err != nil {
-		return nil, apiError(ctx, "create service ID", resp, err)
+		return nil, createErr(ctx, g, "create service ID", resp, err)
 	}
 	return serviceIDFrom(s), nil
 }
@@ -108,15 +114,19 @@ func (c *Client) DeleteServiceID(ctx context.Context, id string) error {
 
 // CreateAPIKey creates an API key for the identity iamID (a service ID's
 // IAMID). The returned key holds the secret; IAM will not show it again.
+// It is not resent after a 5xx or a lost answer, which would leave a live
+// key nobody holds: the error then wraps ErrOutcomeUnknown.
 func (c *Client) CreateAPIKey(ctx context.Context, iamID, name string) (*APIKey, error) {
 	acct, err := c.AccountID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	k, resp, err := c.identity.CreateAPIKeyWithContext(ctx, &iamidentityv1.CreateAPIKeyOptions{
+	cctx, g, stop := once.Start(ctx)
+	defer stop()
+	k, resp, err := c.identity.CreateAPIKeyWithContext(cctx, &iamidentityv1.CreateAPIKeyOptions{
 		Name: &name, IamID: &iamID, AccountID: &acct, StoreValue: core.BoolPtr(false)})
 	if err != nil {
-		return nil, apiError(ctx, "create API key", resp, err)
+		return nil, createErr(ctx, g, "create API key", resp, err)
 	}
 	if k.Apikey == nil || *k.Apikey == "" {
 		return nil, errors.New("iam: create API key: the answer holds no key")

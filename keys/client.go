@@ -10,6 +10,8 @@ import (
 
 	"github.com/IBM/go-sdk-core/v5/core"
 	kp "github.com/IBM/keyprotect-go-client"
+
+	"github.com/e2eimage/e2e/internal/once"
 )
 
 // DefaultEndpoint is Key Protect in us-south.
@@ -85,7 +87,7 @@ func NewClient(cfg Config) (*Client, error) {
 		InstanceID: cfg.InstanceID,
 		Timeout:    cfg.Timeout.Seconds(),
 		Verbose:    kp.VerboseNone,
-	}, onceTransport{next: kp.DefaultTransport()}, kp.NewLogger(func(...any) {}))
+	}, once.Transport(kp.DefaultTransport()), kp.NewLogger(func(...any) {}))
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	kp "github.com/IBM/keyprotect-go-client"
+
+	"github.com/e2eimage/e2e/internal/once"
 )
 
 // KeyState is the state of a key, numbered as Key Protect numbers them.
@@ -71,11 +73,11 @@ func (c *Client) CreateRootKey(ctx context.Context, name string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	actx, g, done := once(actx)
+	actx, g, done := once.Start(actx)
 	defer done()
 	k, err := c.kp.CreateRootKey(actx, name, nil)
 	if err != nil {
-		return nil, g.convert(ctx, "create root key", err)
+		return nil, createErr(ctx, g, "create root key", err)
 	}
 	return keyFrom(k), nil
 }
@@ -107,11 +109,11 @@ func (c *Client) ImportRootKey(ctx context.Context, name string, payload []byte,
 	}
 	b64 := base64.StdEncoding.EncodeToString(payload)
 	if !o.token {
-		actx, g, done := once(actx)
+		actx, g, done := once.Start(actx)
 		defer done()
 		k, err := c.kp.CreateImportedRootKey(actx, name, nil, b64, "", "")
 		if err != nil {
-			return nil, g.convert(ctx, "import root key", err)
+			return nil, createErr(ctx, g, "import root key", err)
 		}
 		return keyFrom(k), nil
 	}
@@ -133,11 +135,11 @@ func (c *Client) ImportRootKey(ctx context.Context, name string, payload []byte,
 	if err != nil {
 		return nil, fmt.Errorf("keys: import token: %w", err)
 	}
-	actx, g, done := once(actx)
+	actx, g, done := once.Start(actx)
 	defer done()
 	k, err := c.kp.CreateImportedRootKey(actx, name, nil, encKey, encNonce, iv)
 	if err != nil {
-		return nil, g.convert(ctx, "import root key", err)
+		return nil, createErr(ctx, g, "import root key", err)
 	}
 	return keyFrom(k), nil
 }
