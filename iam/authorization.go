@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/IBM/go-sdk-core/v5/core"
@@ -141,6 +142,7 @@ func (c *Client) listPolicies(ctx context.Context, typ, iamID string) ([]iampoli
 	if iamID != "" {
 		opts.IamID = &iamID
 	}
+	seen := map[string]bool{} // a server that hands out a page token again would loop us forever
 	for {
 		res, resp, err := c.policies.ListPoliciesWithContext(ctx, opts)
 		if err != nil {
@@ -150,6 +152,10 @@ func (c *Client) listPolicies(ctx context.Context, typ, iamID string) ([]iampoli
 		if res.Next == nil || res.Next.Start == nil || *res.Next.Start == "" {
 			return out, nil
 		}
+		if seen[*res.Next.Start] {
+			return nil, fmt.Errorf("iam: list policies: the service returned page token %q twice", *res.Next.Start)
+		}
+		seen[*res.Next.Start] = true
 		opts.Start = res.Next.Start
 	}
 }

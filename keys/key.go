@@ -166,6 +166,7 @@ func (c *Client) ListRootKeys(ctx context.Context) ([]*Key, error) {
 	}
 	const page = 200
 	var out []*Key
+	seen := map[string]bool{} // a server that ignores the offset would loop us forever
 	extractable := false
 	for offset := uint32(0); ; offset += page {
 		limit, off := uint32(page), offset
@@ -175,6 +176,10 @@ func (c *Client) ListRootKeys(ctx context.Context) ([]*Key, error) {
 			return nil, convertError(ctx, "list keys", "", err)
 		}
 		for i := range ks.Keys {
+			if seen[ks.Keys[i].ID] {
+				return nil, fmt.Errorf("keys: list keys: the service returned key %s twice (at offset %d)", ks.Keys[i].ID, offset)
+			}
+			seen[ks.Keys[i].ID] = true
 			out = append(out, keyFrom(&ks.Keys[i]))
 		}
 		if len(ks.Keys) < page {
