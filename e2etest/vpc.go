@@ -285,9 +285,6 @@ func (c *Cloud) vpcRunImportChecks(im *vpcImage, region, bucket, object, wdek st
 	fail := func(code, format string, args ...any) []VPCStatusReason {
 		return []VPCStatusReason{{Code: code, Message: fmt.Sprintf(format, args...)}}
 	}
-	if region != c.Region {
-		return fail("image_file_region_mismatch", "the image file is in region %s; this is %s", region, c.Region)
-	}
 	if !c.vpcAuthorized("cloud-object-storage", c.COSInstanceID) {
 		return fail("image_file_authorization_missing", "no IAM authorization lets the Image Service for VPC (is, resource type image) read Cloud Object Storage instance %s with the Reader role", c.COSInstanceID)
 	}
@@ -532,7 +529,7 @@ func (c *Cloud) vpcRender(im *vpcImage) map[string]any {
 		"file":             map[string]any{},
 		"operating_system": os, "user_data_format": os["user_data_format"],
 		"catalog_offering": map[string]any{"managed": false},
-		"allowed_use": map[string]any{"api_version": "2026-06-23", "bare_metal_server": "true", "instance": "true"},
+		"allowed_use":      map[string]any{"api_version": "2026-06-23", "bare_metal_server": "true", "instance": "true"},
 		"resource_group": map[string]any{"id": im.resourceGroupID, "name": "Default",
 			"href": "https://resource-controller.cloud.ibm.com/v2/resource_groups/" + im.resourceGroupID},
 		"zones": zones,
@@ -560,7 +557,7 @@ func vpcOperatingSystem(base, name string) map[string]any {
 	return map[string]any{
 		"name": name, "href": base + "/operating_systems/" + name, "architecture": arch, "family": family,
 		"display_name": family + " " + strings.ReplaceAll(version, "-", ".") + " (" + arch + ")",
-		"vendor": family, "version": strings.ReplaceAll(version, "-", "."), "dedicated_host_only": false,
+		"vendor":       family, "version": strings.ReplaceAll(version, "-", "."), "dedicated_host_only": false,
 		"allow_user_image_creation": true, "user_data_format": format,
 	}
 }

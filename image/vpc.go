@@ -1,0 +1,292 @@
+package image
+
+// VPC custom images with the official vpcv1 client: import an encrypted
+// qcow2 (qcow2+LUKS) from Cloud Object Storage, get, delete. Waiting is in
+// vpc_wait.go, errors in vpc_errors.go.
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/IBM/go-sdk-core/v5/core"
+	"github.com/IBM/vpc-go-sdk/vpcv1"
+)
+
+// VPCConfig configures a VPCClient. Authenticator is required.
+type VPCConfig struct {
+	// Endpoint is the VPC API URL, ending in /v1. The default is
+	// https://<Region>.iaas.cloud.ibm.com/v1; e2etest serves it at Cloud.VPCURL.
+	Endpoint string
+	// Region is the region the images live in. The default is "us-south".
+	Region string
+	// Authenticator authenticates every call, e.g. the run's iam.TokenSource
+	// or a core.IamAuthenticator. Required.
+	Authenticator core.Authenticator
+	// HTTPClient carries the requests. The default is go-sdk-core's client
+	// (30 s timeout).
+	HTTPClient *http.Client
+	// Retries is how many times Get and Delete are retried after a rate
+	// limit, a 5xx or a transport error. CreateImage is never retried: a
+	// retry could import twice. The default is 3; a negative value disables retries.
+	Retries int
+	// RetryWait is the first wait before a retry; it doubles each time. The
+	// default is one second.
+	RetryWait time.Duration
+}
+
+// VPCClient imports and manages VPC custom images. It is safe for concurrent use.
+type VPCClient struct {
+	vpc       *vpcv1.VpcV1
+	region    string
+	retries   int
+	retryWait time.Duration
+}
+
+// NewVPCClient checks cfg and returns a VPCClient. No request is made.
+func NewVPCClient(cfg VPCConfig) (*VPCClient, error) {
+	if cfg.Authenticator == nil {
+		return nil, fmt.Errorf("%w: VPCConfig.Authenticator is required", ErrConfig)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-south"
+	}
+	if !regionPattern.MatchString(cfg.Region) {
+		return nil, fmt.Errorf("%w: region %q is not a region name like us-south", ErrConfig, cfg.Region)
+	}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = "https://" + cfg.Region + ".iaas.cloud.ibm.com/v1"
+	}
+	if !strings.HasPrefix(cfg.Endpoint, "https://") && !strings.HasPrefix(cfg.Endpoint, "http://") {
+		return nil, fmt.Errorf("%w: endpoint %q is not an http(s) URL", ErrConfig, cfg.Endpoint)
+	}
+	switch {
+	case cfg.Retries == 0:
+		cfg.Retries = 3
+	case cfg.Retries < 0:
+		cfg.Retries = 0
+	}
+	if cfg.RetryWait <= 0 {
+		cfg.RetryWait = time.Second
+	}
+	v, err := vpcv1.NewVpcV1(&vpcv1.VpcV1Options{URL: strings.TrimSuffix(cfg.Endpoint, "/"), Authenticator: cfg.Authenticator})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if cfg.HTTPClient != nil {
+		v.Service.SetHTTPClient(cfg.HTTPClient)
+	}
+	return &VPCClient{vpc: v, region: cfg.Region, retries: cfg.Retries, retryWait: cfg.RetryWait}, nil
+}
+
+// VPCImportRequest describes an encrypted qcow2 image in COS to import as
+// a VPC custom image.
+type VPCImportRequest struct {
+	// Name of the image (required): 1 to 63 lowercase letters, digits and
+	// dashes, starting with a letter and not ending with a dash; unique in the region.
+	Name string
+	// URI is the object, cos://<region>/<bucket>/<object>.qcow2 (required).
+	URI string
+	// OSName is the VPC operating system name, e.g. "ubuntu-24-04-amd64" (required).
+	OSName string
+	// RootKeyCRN is the Key Protect or HPCS root key that wraps the
+	// passphrase, and WrappedDEK the WDEK as Key Protect returns it
+	// (base64). Both are required. Key Protect must have wrapped the
+	// passphrase text itself: keys.NewPassphraseDEK makes such a DEK.
+	RootKeyCRN string
+	WrappedDEK string
+	// ResourceGroupID is the resource group of the image. The default is
+	// the account's default group.
+	ResourceGroupID string
+}
+
+// VPCImage is a VPC custom image.
+type VPCImage struct {
+	ID, CRN, Name string
+	// Status is "pending" while importing, then "available" or "failed"
+	// (also "deleting", "deprecated", "obsolete", "unusable", …).
+	Status        string
+	StatusReasons []VPCStatusReason
+	// Encryption is "user_managed" for an image encrypted with a customer
+	// root key, else "none"; EncryptionKeyCRN names that key.
+	Encryption       string
+	EncryptionKeyCRN string
+	OSName           string
+	// MinimumProvisionedSize is the smallest boot volume in GB; 0 until available.
+	MinimumProvisionedSize int64
+	CreatedAt              time.Time
+}
+
+// VPCStatusReason is one reason for an image's status.
+type VPCStatusReason struct {
+	Code, Message, MoreInfo string
+}
+
+// VPC image statuses.
+const (
+	VPCStatusPending   = vpcv1.ImageStatusPendingConst
+	VPCStatusAvailable = vpcv1.ImageStatusAvailableConst
+	VPCStatusFailed    = vpcv1.ImageStatusFailedConst
+)
+
+// Available reports whether instances can be created from the image.
+func (im *VPCImage) Available() bool {
+	return im.Status == vpcv1.ImageStatusAvailableConst || im.Status == vpcv1.ImageStatusDeprecatedConst
+}
+
+// Failed reports whether the image cannot become available any more.
+func (im *VPCImage) Failed() bool {
+	switch im.Status {
+	case vpcv1.ImageStatusFailedConst, vpcv1.ImageStatusUnusableConst, vpcv1.ImageStatusDeletingConst, vpcv1.ImageStatusObsoleteConst:
+		return true
+	}
+	return false
+}
+
+var (
+	vpcNamePattern = regexp.MustCompile(`^([a-z]|[a-z][-a-z0-9]*[a-z0-9])$`)
+	vpcOSPattern   = regexp.MustCompile(`^[a-z][-a-z0-9]*-(amd64|s390x|arm64)$`)
+)
+
+// validate checks what the VPC API would refuse, before any call.
+func (r *VPCImportRequest) validate() error {
+	switch {
+	case r.Name == "":
+		return invalid("Name", "is required")
+	case len(r.Name) > 63:
+		return invalid("Name", "is %d characters; at most 63", len(r.Name))
+	case !vpcNamePattern.MatchString(r.Name):
+		return invalid("Name", "%q must be lowercase letters, digits and dashes, start with a letter and not end with a dash", r.Name)
+	case r.OSName == "":
+		return invalid("OSName", "is required (e.g. ubuntu-24-04-amd64)")
+	case !vpcOSPattern.MatchString(r.OSName):
+		return invalid("OSName", "%q is not a VPC operating system name like ubuntu-24-04-amd64", r.OSName)
+	}
+	u, err := ParseCOSURI(r.URI)
+	if err != nil {
+		return err
+	}
+	if !strings.HasSuffix(strings.ToLower(u.Object), ".qcow2") {
+		return invalid("URI", "object %q must be a .qcow2 file: VPC imports encrypted images as qcow2 with LUKS encryption", u.Object)
+	}
+	keyRegion := ""
+	if p := strings.Split(r.RootKeyCRN, ":"); len(p) == 10 {
+		keyRegion = p[5] // VPC does not require the key in the bucket's region
+	}
+	if err := checkKeyCRN(r.RootKeyCRN, keyRegion); err != nil {
+		return err
+	}
+	if r.WrappedDEK == "" {
+		return invalid("WrappedDEK", "is required")
+	}
+	if _, err := base64.StdEncoding.DecodeString(r.WrappedDEK); err != nil {
+		return invalid("WrappedDEK", "is not base64 as Key Protect returns it")
+	}
+	return nil
+}
+
+// ImportEncrypted validates req and starts importing an encrypted qcow2
+// image (CreateImage with the WDEK and the root key). The call is never
+// retried: on a transport error or a 5xx the image may exist, so look for
+// it by name before importing again. The returned image is pending: Wait for it.
+func (c *VPCClient) ImportEncrypted(ctx context.Context, req VPCImportRequest) (*VPCImage, error) {
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	proto := &vpcv1.ImagePrototypeImageByFile{
+		Name:             core.StringPtr(req.Name),
+		File:             &vpcv1.ImageFilePrototype{Href: core.StringPtr(req.URI)},
+		OperatingSystem:  &vpcv1.OperatingSystemIdentityByName{Name: core.StringPtr(req.OSName)},
+		EncryptedDataKey: core.StringPtr(req.WrappedDEK),
+		EncryptionKey:    &vpcv1.EncryptionKeyIdentityByCRN{CRN: core.StringPtr(req.RootKeyCRN)},
+	}
+	if req.ResourceGroupID != "" {
+		proto.ResourceGroup = &vpcv1.ResourceGroupIdentityByID{ID: core.StringPtr(req.ResourceGroupID)}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	im, resp, err := c.vpc.CreateImageWithContext(ctx, c.vpc.NewCreateImageOptions(proto))
+	if err != nil {
+		return nil, vpcError(ctx, "CreateImage", resp, err)
+	}
+	return fromVPCImage(im)
+}
+
+// Get returns an image by ID. ErrNotFound when there is none.
+func (c *VPCClient) Get(ctx context.Context, id string) (*VPCImage, error) {
+	if id == "" {
+		return nil, invalid("ID", "is required")
+	}
+	var out *VPCImage
+	err := c.retry(ctx, func() error {
+		im, resp, err := c.vpc.GetImageWithContext(ctx, c.vpc.NewGetImageOptions(id))
+		if err != nil {
+			return vpcError(ctx, "GetImage", resp, err)
+		}
+		out, err = fromVPCImage(im)
+		return err
+	})
+	return out, err
+}
+
+// Delete deletes an image. ErrNotFound when there is none.
+func (c *VPCClient) Delete(ctx context.Context, id string) error {
+	if id == "" {
+		return invalid("ID", "is required")
+	}
+	return c.retry(ctx, func() error {
+		resp, err := c.vpc.DeleteImageWithContext(ctx, c.vpc.NewDeleteImageOptions(id))
+		if err != nil {
+			return vpcError(ctx, "DeleteImage", resp, err)
+		}
+		return nil
+	})
+}
+
+// retry calls f until it succeeds, fails permanently, or c.retries retries
+// of temporary failures have been spent.
+func (c *VPCClient) retry(ctx context.Context, f func() error) error {
+	wait := c.retryWait
+	for attempt := 0; ; attempt++ {
+		err := f()
+		var ae *VPCAPIError
+		if err == nil || attempt >= c.retries || !errors.As(err, &ae) || !ae.Temporary() {
+			return err
+		}
+		t := time.NewTimer(max(wait, ae.RetryAfter))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (after: %w)", ctx.Err(), err)
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+func fromVPCImage(im *vpcv1.Image) (*VPCImage, error) {
+	if im == nil || im.ID == nil || im.Status == nil {
+		return nil, fmt.Errorf("%w: the VPC API answered without an image id or status", ErrUnexpectedResponse)
+	}
+	out := &VPCImage{ID: *im.ID, CRN: deref(im.CRN), Name: deref(im.Name), Status: *im.Status,
+		Encryption: deref(im.Encryption), MinimumProvisionedSize: deref(im.MinimumProvisionedSize)}
+	if im.EncryptionKey != nil {
+		out.EncryptionKeyCRN = deref(im.EncryptionKey.CRN)
+	}
+	if im.OperatingSystem != nil {
+		out.OSName = deref(im.OperatingSystem.Name)
+	}
+	if im.CreatedAt != nil {
+		out.CreatedAt = time.Time(*im.CreatedAt)
+	}
+	for _, r := range im.StatusReasons {
+		out.StatusReasons = append(out.StatusReasons, VPCStatusReason{Code: deref(r.Code), Message: deref(r.Message), MoreInfo: deref(r.MoreInfo)})
+	}
+	return out, nil
+}
