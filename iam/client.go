@@ -3,6 +3,8 @@ package iam
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/IBM/go-sdk-core/v5/core"
@@ -102,3 +104,24 @@ func (c *Client) AccountID(ctx context.Context) (string, error) {
 	}
 	return "", errors.New("iam: Config.AccountID is required with this authenticator")
 }
+
+// String describes the configuration without its API key, so %v, %+v and
+// %#v of a Config never print it.
+func (cfg Config) String() string {
+	key := ""
+	if cfg.APIKey != "" {
+		key = "[redacted]"
+	}
+	auth := "<nil>"
+	if cfg.Authenticator != nil {
+		auth = cfg.Authenticator.AuthenticationType()
+	}
+	return fmt.Sprintf("iam.Config{URL:%q Authenticator:%s APIKey:%q IAMURL:%q AccountID:%q MaxRetries:%d MaxRetryInterval:%v}",
+		cfg.URL, auth, key, cfg.IAMURL, cfg.AccountID, cfg.MaxRetries, cfg.MaxRetryInterval)
+}
+
+// GoString is String, for %#v.
+func (cfg Config) GoString() string { return cfg.String() }
+
+// Format prints String for every verb.
+func (cfg Config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, cfg.String()) }

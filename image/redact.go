@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/e2eimage/e2e/internal/slsession"
 )
@@ -16,7 +17,13 @@ func (c Config) String() string {
 // GoString is String, for %#v.
 func (c Config) GoString() string { return c.String() }
 
-// String describes the request without its credentials.
+// Format prints String for every verb, so %d or %x cannot reach the
+// secret fields either.
+func (c Config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
+// String describes the request without its credentials. ImportRequest has
+// no Format method (its Format field takes the name), so verbs that skip
+// String, such as %d, print the fields: use %v, %+v, %#v or %s.
 func (r ImportRequest) String() string {
 	return fmt.Sprintf("image.ImportRequest{Name:%q OSReferenceCode:%q URI:%q IBMAPIKey:%q HMACAccessKeyID:%q HMACSecretAccessKey:%q RootKeyCRN:%q Format:%q CloudInit:%t BYOL:%t BootMode:%q Size:%d}",
 		r.Name, r.OSReferenceCode, r.URI, slsession.Redact(r.IBMAPIKey), r.HMACAccessKeyID, slsession.Redact(r.HMACSecretAccessKey),
@@ -33,3 +40,7 @@ func (r ExportRequest) String() string {
 
 // GoString is String, for %#v.
 func (r ExportRequest) GoString() string { return r.String() }
+
+// Format prints String for every verb, so %d or %x cannot reach the
+// secret fields either.
+func (r ExportRequest) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, r.String()) }

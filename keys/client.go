@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -122,3 +123,24 @@ func (c *Client) authCtx(ctx context.Context) (context.Context, error) {
 	}
 	return kp.NewContextWithAuth(ctx, h), nil
 }
+
+// String describes the configuration without its API key, so %v, %+v and
+// %#v of a Config never print it.
+func (cfg Config) String() string {
+	key := ""
+	if cfg.APIKey != "" {
+		key = "[redacted]"
+	}
+	auth := "<nil>"
+	if cfg.Authenticator != nil {
+		auth = cfg.Authenticator.AuthenticationType()
+	}
+	return fmt.Sprintf("keys.Config{Endpoint:%q InstanceID:%q HPCS:%t Authenticator:%s APIKey:%q IAMURL:%q Timeout:%v}",
+		cfg.Endpoint, cfg.InstanceID, cfg.HPCS, auth, key, cfg.IAMURL, cfg.Timeout)
+}
+
+// GoString is String, for %#v.
+func (cfg Config) GoString() string { return cfg.String() }
+
+// Format prints String for every verb.
+func (cfg Config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, cfg.String()) }

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/e2eimage/e2e/internal/slsession"
 )
@@ -15,3 +16,7 @@ func (c Config) String() string {
 
 // GoString is String, for %#v.
 func (c Config) GoString() string { return c.String() }
+
+// Format prints String for every verb, so %d or %x cannot reach the
+// secret fields either.
+func (c Config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }

@@ -103,7 +103,7 @@ func TestNewClientConfig(t *testing.T) {
 func TestConfigRedactsSecrets(t *testing.T) {
 	cfg := storage.Config{Endpoint: "https://cos.example", Region: "us-south", APIKey: "api-key-secret-1",
 		AccessKeyID: "akid", SecretAccessKey: "hmac-secret-2"}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q", "%10.4v"} {
 		out := fmt.Sprintf(verb, cfg)
 		if strings.Contains(out, "api-key-secret-1") || strings.Contains(out, "hmac-secret-2") {
 			t.Errorf("%s prints a secret: %s", verb, out)

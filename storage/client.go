@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -187,3 +188,7 @@ func (cfg Config) String() string {
 
 // GoString is String, for %#v.
 func (cfg Config) GoString() string { return cfg.String() }
+
+// Format prints String for every verb, so %d or %x cannot reach the
+// secret fields either.
+func (cfg Config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, cfg.String()) }

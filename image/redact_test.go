@@ -1,0 +1,37 @@
+package image_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/e2eimage/e2e/image"
+)
+
+// Every verb, not only %v: %d printed the struct's fields, keys included.
+func TestConfigRedactsEveryVerb(t *testing.T) {
+	cfg := image.Config{Endpoint: "https://sl.example", APIKey: "api-key-secret-1", Username: "user-1", ClassicAPIKey: "classic-secret-2"}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%X", "%q", "%10.4v"} {
+		for _, v := range []any{cfg, &cfg} {
+			out := fmt.Sprintf(verb, v)
+			low := strings.ToLower(out)
+			for _, secret := range []string{"api-key-secret-1", "classic-secret-2", "6170692d6b6579", "636c6173736963"} {
+				if strings.Contains(low, secret) {
+					t.Errorf("%s of %T prints a secret: %s", verb, v, out)
+				}
+			}
+			if !strings.Contains(out, "user-1") {
+				t.Errorf("%s of %T hides too much: %s", verb, v, out)
+			}
+		}
+	}
+}
+
+func TestExportRequestRedactsEveryVerb(t *testing.T) {
+	r := image.ExportRequest{URI: "cos://us-south/b/o.vhd", IBMAPIKey: "api-key-secret-1"}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
+		if out := fmt.Sprintf(verb, r); strings.Contains(out, "api-key-secret-1") || strings.Contains(strings.ToLower(out), "6170692d6b6579") {
+			t.Errorf("%s prints the API key: %s", verb, out)
+		}
+	}
+}
