@@ -11,7 +11,10 @@ const defaultBatch = sector.DefaultBatchSize
 
 // Writer encrypts a stream into a LUKS image: NewWriter writes the header
 // and key material, everything written afterwards becomes the payload.
-// Sectors are encrypted by parallel workers and written to dst in order.
+// Sectors are encrypted by parallel workers and written to dst in order;
+// when dst is a regular *os.File the workers write their batches at their
+// offsets themselves (pwrite), which spreads the kernel's share of the work
+// over the cores, and Close leaves the file offset at the end of the image.
 // Errors are sticky. A Writer is not safe for concurrent use.
 type Writer struct {
 	sw   *sector.Writer
