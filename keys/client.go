@@ -114,7 +114,7 @@ func (c *Client) authCtx(ctx context.Context) (context.Context, error) {
 		return nil, ctx.Err()
 	case err := <-done:
 		if err != nil {
-			return nil, fmt.Errorf("%w: IAM token: %v", ErrUnauthorized, err)
+			return nil, fmt.Errorf("%w: IAM token: %w", ErrUnauthorized, err)
 		}
 	}
 	h := req.Header.Get("Authorization")

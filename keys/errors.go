@@ -107,7 +107,7 @@ func convertError(ctx context.Context, op, keyID string, err error) error {
 	if !errors.As(err, &kerr) {
 		var uerr *kp.URLError
 		if errors.As(err, &uerr) {
-			return fmt.Errorf("keys: %s (correlation-id %s): %v", op, uerr.CorrelationID, uerr.Err)
+			return fmt.Errorf("keys: %s (correlation-id %s): %w", op, uerr.CorrelationID, uerr.Err)
 		}
 		return fmt.Errorf("keys: %s: %w", op, err)
 	}

@@ -2,7 +2,9 @@ package keys_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -48,5 +50,23 @@ func TestListRootKeysIgnoredOffset(t *testing.T) {
 	}
 	if n := calls.Load(); n != 2 {
 		t.Fatalf("%d list calls, want 2", n)
+	}
+}
+
+// A network failure keeps its type through the kp client's URLError, so
+// callers can tell it with errors.As.
+func TestNetworkErrorKeepsType(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there now
+	cl, err := keys.NewClient(keys.Config{Endpoint: url, InstanceID: "inst",
+		Authenticator: &core.BearerTokenAuthenticator{BearerToken: "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cl.GetKey(context.Background(), "k")
+	var op *net.OpError
+	if !errors.As(err, &op) {
+		t.Fatalf("GetKey against a closed port: %v (%T), want a *net.OpError inside", err, err)
 	}
 }
