@@ -192,8 +192,10 @@ func (r *VPCImportRequest) validate() error {
 
 // ImportEncrypted validates req and starts importing an encrypted qcow2
 // image (CreateImage with the WDEK and the root key). The call is never
-// retried: on a transport error or a 5xx the image may exist, so look for
-// it by name before importing again. The returned image is pending: Wait for it.
+// retried: after ErrTransport or a 5xx the image may exist, so look for it
+// with List(ctx, req.Name) before importing again (names are unique in a
+// region: a second import of the same name fails with ErrNameTaken). The
+// returned image is pending: Wait for it.
 func (c *VPCClient) ImportEncrypted(ctx context.Context, req VPCImportRequest) (*VPCImage, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
@@ -233,6 +235,45 @@ func (c *VPCClient) Get(ctx context.Context, id string) (*VPCImage, error) {
 		return err
 	})
 	return out, err
+}
+
+// List returns the account's private images, oldest first, following
+// pagination; a non-empty name keeps only the image of that name.
+func (c *VPCClient) List(ctx context.Context, name string) ([]VPCImage, error) {
+	opts := &vpcv1.ListImagesOptions{Visibility: core.StringPtr(vpcv1.ListImagesOptionsVisibilityPrivateConst), Limit: core.Int64Ptr(100)}
+	if name != "" {
+		opts.Name = core.StringPtr(name)
+	}
+	var out []VPCImage
+	for {
+		var page *vpcv1.ImageCollection
+		err := c.retry(ctx, func() error {
+			var resp *core.DetailedResponse
+			var err error
+			if page, resp, err = c.vpc.ListImagesWithContext(ctx, opts); err != nil {
+				return vpcError(ctx, "ListImages", resp, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Images {
+			im, err := fromVPCImage(&page.Images[i])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, *im)
+		}
+		if page.Next == nil || page.Next.Href == nil {
+			return out, nil
+		}
+		next, err := core.GetQueryParam(page.Next.Href, "start")
+		if err != nil || next == nil || *next == "" || (opts.Start != nil && *next == *opts.Start) {
+			return nil, fmt.Errorf("%w: ListImages: a next page without a usable start token", ErrUnexpectedResponse)
+		}
+		opts.Start = next
+	}
 }
 
 // Delete deletes an image. ErrNotFound when there is none.

@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,11 +12,15 @@ import (
 	"github.com/IBM/go-sdk-core/v5/core"
 )
 
+// ErrNameTaken means a VPC image of that name already exists in the
+// region (HTTP 409): perhaps an earlier import whose answer was lost.
+var ErrNameTaken = errors.New("image: vpc image name already in use")
+
 // VPCAPIError is a failed VPC API call: the operation, the HTTP status
-// (0 when no answer arrived) and the first error of VPC's envelope
+// (0 when no complete answer arrived) and the first error of VPC's envelope
 // {"errors":[{"code","message","more_info"}],"trace"}. It unwraps to
 // ErrNotFound, ErrUnauthorized, ErrRateLimited or ErrTransport when one
-// applies, and to the SDK's error.
+// applies (ErrNameTaken for a 409), and to the SDK's error.
 type VPCAPIError struct {
 	Operation  string // e.g. "CreateImage"
 	StatusCode int
@@ -56,6 +61,8 @@ func (e *VPCAPIError) Unwrap() []error {
 		out = append(out, ErrNotFound)
 	case e.StatusCode == http.StatusTooManyRequests:
 		out = append(out, ErrRateLimited)
+	case e.StatusCode == http.StatusConflict:
+		out = append(out, ErrNameTaken)
 	case e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden || e.Code == "authentication_failed":
 		out = append(out, ErrUnauthorized)
 	case e.StatusCode == 0:
@@ -97,6 +104,11 @@ func vpcError(ctx context.Context, op string, resp *core.DetailedResponse, err e
 		return e
 	}
 	if resp == nil {
+		return e
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// A success whose body did not arrive whole: as good as no answer.
+		e.Message = fmt.Sprintf("the HTTP %d answer was cut short or unreadable: %v", resp.StatusCode, err)
 		return e
 	}
 	e.StatusCode = resp.StatusCode

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -336,5 +337,60 @@ func TestVPCWaitCancel(t *testing.T) {
 	}
 	if _, err := f.vpc.Wait(context.Background(), im.ID, image.WithPollInterval(0)); !errors.Is(err, image.ErrInvalidRequest) {
 		t.Errorf("WithPollInterval(0): %v; want ErrInvalidRequest", err)
+	}
+}
+
+// TestVPCLostAnswer: the CreateImage answer is cut after the image was
+// created. The client does not retry; List finds the image, and importing
+// the same name again is refused rather than imported twice.
+func TestVPCLostAnswer(t *testing.T) {
+	f := newVPCFixture(t)
+	f.authorize(t, true)
+	ctx := context.Background()
+	f.cloud.InjectFault(e2etest.ServiceVPC, "CreateImage", e2etest.Fault{Drop: true, DropAfter: 16})
+	if _, err := f.vpc.ImportEncrypted(ctx, f.request("lost-answer")); !errors.Is(err, image.ErrTransport) && !errors.Is(err, image.ErrUnexpectedResponse) {
+		t.Fatalf("cut answer: %v; want a transport error", err)
+	}
+	found, err := f.vpc.List(ctx, "lost-answer")
+	if err != nil || len(found) != 1 || found[0].Name != "lost-answer" {
+		t.Fatalf("List after the lost answer: %+v %v", found, err)
+	}
+	if _, err := f.vpc.ImportEncrypted(ctx, f.request("lost-answer")); !errors.Is(err, image.ErrNameTaken) {
+		t.Fatalf("second import of the name: %v; want ErrNameTaken", err)
+	}
+	if n := len(f.cloud.VPCImages()); n != 1 {
+		t.Fatalf("%d images; want one", n)
+	}
+	if got, err := f.vpc.Wait(ctx, found[0].ID, vpcFast...); err != nil || !got.Available() {
+		t.Fatalf("Wait for the found image: %v", err)
+	}
+}
+
+func TestVPCListPages(t *testing.T) {
+	f := newVPCFixture(t, e2etest.Options{TimeScale: 1})
+	f.authorize(t, true)
+	ctx := context.Background()
+	var want []string
+	for i := range 103 { // more than one page of 100
+		name := "img-" + strings.Repeat("x", i%3) + string(rune('a'+i%26)) + "-" + strconv.Itoa(i)
+		want = append(want, name)
+		if _, err := f.vpc.ImportEncrypted(ctx, f.request(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := f.vpc.List(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, im := range all {
+		got = append(got, im.Name)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("List gave %d images; want %d in creation order", len(got), len(want))
+	}
+	f.cloud.InjectFault(e2etest.ServiceVPC, "ListImages", e2etest.Fault{Status: http.StatusServiceUnavailable})
+	if one, err := f.vpc.List(ctx, want[7]); err != nil || len(one) != 1 || one[0].Name != want[7] {
+		t.Errorf("List by name through a 503: %+v %v", one, err)
 	}
 }
