@@ -25,13 +25,19 @@ var errAbandoned = errors.New("storage: upload abandoned by the writer")
 
 // NewObjectWriter starts an upload to bucket/key fed by the returned
 // writer. Options are those of Upload; an invalid option or name surfaces
-// at the first Write or at Close.
+// at the first Write or at Close. Cancelling ctx aborts the upload even
+// while nothing is being written; Write and Close then return its error.
 func (c *Client) NewObjectWriter(ctx context.Context, bucket, key string, opts ...UploadOption) *ObjectWriter {
 	pr, pw := io.Pipe()
 	w := &ObjectWriter{pw: pw, done: make(chan struct{})}
+	// Upload does not interrupt reads on ctx: without this, a cancelled
+	// upload whose writer went quiet (neither Write nor Close) would wait on
+	// the pipe forever, its multipart upload never aborted.
+	stop := context.AfterFunc(ctx, func() { pr.CloseWithError(context.Cause(ctx)) })
 	go func() {
 		defer close(w.done)
 		w.res, w.err = c.Upload(ctx, bucket, key, pr, opts...)
+		stop()
 		// Unblock a writer whose data will never be read.
 		if w.err != nil {
 			pr.CloseWithError(w.err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/e2eimage/e2e/storage"
 )
@@ -84,4 +85,38 @@ func TestObjectWriter(t *testing.T) {
 			t.Errorf("close: %v", err)
 		}
 	})
+}
+
+// A cancelled ctx must abort the upload even when the writer goes quiet:
+// the upload goroutine waited on the pipe forever, the multipart upload
+// left behind.
+func TestObjectWriterCancelWhileIdle(t *testing.T) {
+	c := startCloud(t)
+	bucket := bucketIn(t, c, "writer-cancel")
+	cl := hmacClient(t, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	w := cl.NewObjectWriter(ctx, bucket, "quiet", storage.WithPartSize(storage.MinPartSize))
+	if _, err := w.Write(randomBytes(t, storage.MinPartSize+1)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(c.MultipartUploads(bucket)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the multipart upload did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel() // and never write or close
+	for len(c.MultipartUploads(bucket)) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the multipart upload was not aborted after ctx was cancelled")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := w.Write([]byte("late")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Write after cancel: %v, want context.Canceled", err)
+	}
+	if err := w.Close(); !errors.Is(err, context.Canceled) {
+		t.Errorf("Close after cancel: %v, want context.Canceled", err)
+	}
 }
