@@ -8,6 +8,7 @@ require (
 	github.com/IBM/keyprotect-go-client v0.17.3
 	github.com/IBM/logs-go-sdk v0.7.0
 	github.com/IBM/platform-services-go-sdk v0.101.0
+	github.com/IBM/vpc-go-sdk v0.87.0
 	github.com/go-openapi/strfmt v0.27.4
 	github.com/johannesboyne/gofakes3 v1.2.0
 	github.com/softlayer/softlayer-go v1.1.7
@@ -17,7 +18,6 @@ require (
 )
 
 require (
-	github.com/IBM/vpc-go-sdk v0.87.0 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.16 // indirect
 	github.com/go-openapi/errors v0.22.9 // indirect
 	github.com/go-playground/locales v0.14.2 // indirect
