@@ -112,11 +112,11 @@ const (
 	// outcome is unknown, so provision.Order looks for the server for its
 	// FindTimeout, 10 minutes by default, which the pipeline does not let a
 	// caller shorten. Gated: placeOrder gets no 5xx and no plain drop.
-	bugOrderWaitsTenMinutes = true
+	bugOrderWaitsTenMinutes = false
 	// bugImportNotIdempotent: when createFromIcos's answer is lost after the
 	// template was created, the pipeline saved no template ID and the rerun
 	// imports a second template. Gated: SoftLayer bodies are not cut.
-	bugImportNotIdempotent = true
+	bugImportNotIdempotent = false
 	// bugKeysCutBodyUntyped: a Key Protect answer cut mid-body fails the step
 	// with an untyped "keys: wrap: unexpected EOF", without a retry. Gated:
 	// Key Protect bodies are not cut.

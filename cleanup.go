@@ -60,7 +60,7 @@ func (p *Pipeline) Cleanup(ctx context.Context, what CleanupOptions) error {
 		if err := p.images.Delete(ctx, p.state.TemplateID); err != nil && !errors.Is(err, image.ErrNotFound) {
 			fail(fmt.Sprintf("template %d", p.state.TemplateID), err)
 		} else {
-			p.state.TemplateID, p.state.TemplateGUID, p.state.TemplateReady = 0, "", false
+			p.state.TemplateID, p.state.TemplateGUID, p.state.TemplateReady, p.state.ImportToken = 0, "", false, ""
 		}
 	}
 	if what.Object && p.state.ObjectURI != "" {

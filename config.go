@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/e2eimage/e2e/storage"
 )
 
 // Format is the encrypted image format a run produces.
@@ -301,6 +303,18 @@ func (c Config) Validate() error {
 	}
 	if c.COS.Bucket == "" {
 		miss("cos.bucket (E2E_BUCKET)")
+	} else if err := storage.ValidateBucketName(c.COS.Bucket); err != nil {
+		errs = append(errs, fmt.Errorf("cos.bucket: %w", err))
+	} else if c.COS.Object != "" {
+		u := storage.URI{Region: c.Region, Bucket: c.COS.Bucket, Object: c.COS.Object}
+		if c.Region == "" {
+			u.Region = "us-south" // the default; only the object is checked here
+		}
+		if err := u.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("cos.object: %w", err))
+		} else if strings.HasSuffix(c.COS.Object, "/") {
+			errs = append(errs, fmt.Errorf("cos.object %q names a folder, not an image object", c.COS.Object))
+		}
 	}
 	if c.Image.Name == "" {
 		miss("image.name (E2E_IMAGE_NAME)")

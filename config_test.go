@@ -23,6 +23,22 @@ func TestConfigValidateListsEveryProblem(t *testing.T) {
 	}
 }
 
+func TestConfigValidateNames(t *testing.T) {
+	base := Config{APIKey: "k", KMS: KMSConfig{InstanceID: "kp"}, Image: ImageConfig{Name: "n", OS: "UBUNTU_22_64"}}
+	for _, bad := range []COSConfig{{Bucket: "B_ad"}, {Bucket: "ok-bucket", Object: "dir/"}} {
+		c := base
+		c.COS = bad
+		if err := c.Validate(); err == nil {
+			t.Errorf("Validate accepted bucket %q object %q", bad.Bucket, bad.Object)
+		}
+	}
+	c := base
+	c.COS = COSConfig{Bucket: "ok-bucket", Object: "images/ubuntu.luks"}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate(good names) = %v", err)
+	}
+}
+
 func TestConfigDefaults(t *testing.T) {
 	c := Config{Image: ImageConfig{Name: "img", Format: EncryptedVHD}, Server: &ServerConfig{}}.withDefaults()
 	if c.Region != "us-south" || c.Endpoints.KMS != "https://us-south.kms.cloud.ibm.com" ||
@@ -44,7 +60,7 @@ func TestConfigDefaults(t *testing.T) {
 
 func TestLoadConfigFileAndEnv(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "e2e.json")
-	file := `{"region":"eu-de","kms":{"instanceId":"kp-from-file"},"cos":{"instanceId":"cos","bucket":"b"},
+	file := `{"region":"eu-de","kms":{"instanceId":"kp-from-file"},"cos":{"instanceId":"cos","bucket":"images"},
 	  "image":{"name":"n","os":"UBUNTU_22_64","format":"vhd"},"encrypt":{"iterTime":"250ms"},
 	  "server":{"hostname":"h","domain":"example.com","datacenter":"fra02"}}`
 	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {

@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/e2eimage/e2e/audit"
@@ -88,7 +90,13 @@ func New(cfg Config, opts ...Option) (*Pipeline, error) {
 	if p.images, err = image.NewClient(image.Config{Endpoint: cfg.Endpoints.SoftLayer, APIKey: cfg.APIKey}); err != nil {
 		return nil, fmt.Errorf("e2e: %w", err)
 	}
-	if p.servers, err = provision.NewClient(provision.Config{Endpoint: cfg.Endpoints.SoftLayer, APIKey: cfg.APIKey}); err != nil {
+	pc := provision.Config{Endpoint: cfg.Endpoints.SoftLayer, APIKey: cfg.APIKey}
+	if d := time.Duration(cfg.PollInterval); d > 0 {
+		// After a lost placeOrder answer, look for the server about as long
+		// as 50 polls take, not provision's 10-minute default.
+		pc.FindTimeout = 50 * d
+	}
+	if p.servers, err = provision.NewClient(pc); err != nil {
 		return nil, fmt.Errorf("e2e: %w", err)
 	}
 	if cfg.Audit {
@@ -163,6 +171,12 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Result, error) {
 	res.State = p.state
 	return res, nil
 }
+
+// String describes the pipeline without any credential.
+func (p *Pipeline) String() string { return "e2e.Pipeline{" + p.cfg.String() + "}" }
+
+// GoString is String: %#v must not print the API key either.
+func (p *Pipeline) GoString() string { return p.String() }
 
 // State returns the run's state as last loaded or saved.
 func (p *Pipeline) State() State { return p.state }
@@ -362,7 +376,10 @@ func (p *Pipeline) EncryptUpload(ctx context.Context, src Source, dek *keys.DEK)
 		}
 		defer in.done()
 		if in.size > MaxImageSize {
-			return "", fmt.Errorf("%w: %s is %d bytes", errTooLarge, src, in.size)
+			return "", fmt.Errorf("%w: %s is %d bytes", ErrTooLarge, src, in.size)
+		}
+		if in.size == 0 {
+			return "", fmt.Errorf("%w: %s", ErrEmptySource, src)
 		}
 		res, err := p.encryptInto(ctx, in, dek, uri)
 		if err != nil {
@@ -423,10 +440,16 @@ func (p *Pipeline) encode(ctx context.Context, w io.Writer, in *opened, dek *key
 		if err != nil {
 			return err
 		}
-		if _, err := lw.ReadFrom(ctxReader{ctx, in.r}); err != nil {
-			return err
+		n, err := lw.ReadFrom(ctxReader{ctx, in.r})
+		if err == nil && n == 0 {
+			err = ErrEmptySource // a stream of unknown size that held nothing
 		}
-		return lw.Close()
+		// Close even after an error: it stops the workers (which write to w)
+		// and zeroes the volume key before the caller aborts the upload.
+		if cerr := lw.Close(); err == nil {
+			err = cerr
+		}
+		return err
 	default:
 		return encodeDisk(ctx, p.cfg, w, in, dek)
 	}
@@ -496,10 +519,19 @@ func (p *Pipeline) Import(ctx context.Context) error {
 		if p.state.ObjectURI == "" {
 			return "", errors.New("no uploaded object to import: run EncryptUpload first")
 		}
+		if p.state.TemplateID == 0 && p.state.ImportToken != "" {
+			if err := p.adoptTemplate(ctx); err != nil {
+				return "", err
+			}
+		}
 		if p.state.TemplateID == 0 {
+			p.state.ImportToken = newToken()
+			if err := p.save(ctx); err != nil {
+				return "", err
+			}
 			t, err := p.images.ImportEncrypted(ctx, image.ImportRequest{
 				Name:            p.cfg.Image.Name,
-				Note:            p.cfg.Image.Note,
+				Note:            strings.TrimSpace(p.cfg.Image.Note + " " + importMark(p.state.ImportToken)),
 				OSReferenceCode: p.cfg.Image.OS,
 				URI:             p.state.ObjectURI,
 				IBMAPIKey:       p.cfg.APIKey,
@@ -529,7 +561,7 @@ func (p *Pipeline) Import(ctx context.Context) error {
 			var ie *image.ImportError
 			if errors.As(err, &ie) {
 				// The template failed for good: a rerun must import anew.
-				p.state.TemplateID, p.state.TemplateGUID = 0, ""
+				p.state.TemplateID, p.state.TemplateGUID, p.state.ImportToken = 0, "", ""
 				_ = p.save(ctx)
 			}
 			return "", err
@@ -538,6 +570,33 @@ func (p *Pipeline) Import(ctx context.Context) error {
 		p.state.TemplateReady = true
 		return fmt.Sprintf("template %d (%s) active", t.ID, t.GlobalIdentifier), p.save(ctx)
 	})
+}
+
+// adoptTemplate looks for the template an earlier, interrupted import
+// created (its answer lost): the one named like ours whose note carries
+// this run's import token.
+func (p *Pipeline) adoptTemplate(ctx context.Context) error {
+	ts, err := p.images.List(ctx, p.cfg.Image.Name)
+	if err != nil {
+		return fmt.Errorf("look for the template of an interrupted import: %w", err)
+	}
+	for _, t := range ts {
+		if strings.Contains(t.Note, importMark(p.state.ImportToken)) {
+			p.state.TemplateID, p.state.TemplateGUID = t.ID, t.GlobalIdentifier
+			return p.save(ctx)
+		}
+	}
+	return nil // the earlier call never reached IBM Cloud: import anew
+}
+
+func importMark(token string) string { return "[e2e:" + token + "]" }
+
+func newToken() string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b)
 }
 
 func imageFormat(f Format) image.Format {

@@ -183,8 +183,11 @@ func (p *Pipeline) describeSource(ctx context.Context, src Source, uri storage.U
 		kind = in.disk.Format().String()
 	}
 	detail := fmt.Sprintf("encrypt %s (%s, %d bytes) as %s → %s", src, kind, in.size, p.cfg.Image.Format, uri)
+	if in.size == 0 {
+		return "check failed", detail, ErrEmptySource
+	}
 	if in.size > MaxImageSize {
-		return "check failed", detail, fmt.Errorf("%w: %d bytes", errTooLarge, in.size)
+		return "check failed", detail, fmt.Errorf("%w: %d bytes", ErrTooLarge, in.size)
 	}
 	if p.cfg.Image.Format == EncryptedVHD && in.disk == nil {
 		return "check failed", detail, errNeedSeekable

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/e2eimage/e2e/disk"
+	"github.com/e2eimage/e2e/image"
 	"github.com/e2eimage/e2e/storage"
 )
 
@@ -118,8 +119,14 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// errTooLarge is returned before any upload for images IBM cannot import.
-var errTooLarge = errors.New("e2e: image is larger than the 100 GB import limit")
+// Errors about the source image, returned before anything is uploaded.
+var (
+	// ErrTooLarge: IBM Cloud cannot import the image.
+	ErrTooLarge = errors.New("e2e: image is larger than the 100 GB import limit")
+	// ErrEmptySource: there is no disk to encrypt.
+	ErrEmptySource = errors.New("e2e: source image is empty")
+)
 
-// MaxImageSize is IBM Cloud's limit for imported boot disk images.
-const MaxImageSize = 100 * 1000 * 1000 * 1000
+// MaxImageSize is IBM Cloud's limit for imported boot disk images, as the
+// image package enforces it (the encrypted object, headers included).
+const MaxImageSize = image.MaxImageSize

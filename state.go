@@ -28,7 +28,11 @@ type State struct {
 	ObjectSize   int64  `json:"objectSize,omitempty"`
 	ObjectSHA256 string `json:"objectSha256,omitempty"`
 	// Verified is set once the uploaded object was read back and opened with the DEK.
-	Verified     bool   `json:"verified,omitempty"`
+	Verified bool `json:"verified,omitempty"`
+	// ImportToken marks the template this run asked for (it is in the
+	// template's note): set before createFromIcos, so a rerun after a lost
+	// answer adopts the template instead of importing a second one.
+	ImportToken  string `json:"importToken,omitempty"`
 	TemplateID   int    `json:"templateId,omitempty"`
 	TemplateGUID string `json:"templateGlobalIdentifier,omitempty"`
 	// TemplateReady is set once the import finished and the template is active.
