@@ -55,6 +55,14 @@ start_cloud() {
 	exit 1
 }
 
+bench() { # runs benchmark $1 once into $dir/bench.out; shows it and exits if it fails
+	if ! "$dir/e2e.test" -test.run '^$' -test.bench "^$1\$" -test.benchtime 1x >"$dir/bench.out" 2>&1; then
+		echo "$1 failed:" >&2
+		cat "$dir/bench.out" >&2
+		exit 1
+	fi
+}
+
 server_cpu() { # CPU seconds (user + system) the cloud process used so far
 	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$cloud_pid/stat"
 }
@@ -70,19 +78,19 @@ run() {
 	local s0 out
 	start_cloud
 	s0=$(server_cpu)
-	out=$("$dir/e2e.test" -test.run '^$' -test.bench "^$1\$" -test.benchtime 1x |
-		awk -v name="$1" '$1 ~ "^" name "(-[0-9]+)?$" { for (i = 1; i < NF; i++) {
+	bench "$1"
+	out=$(awk -v name="$1" '$1 ~ "^" name "(-[0-9]+)?$" { for (i = 1; i < NF; i++) {
 			if ($(i+1) == "MB/s") mbs = $i; if ($(i+1) == "client-cpu-s/op") cpu = $i; if ($(i+1) == "ns/op") ns = $i
 			if ($(i+1) == "peak-RSS-MiB") rss = $i; if ($(i+1) == "header-s/op") hdr = $i } }
-		     END { if (mbs == "" || rss == "") exit 1; print mbs, cpu, rss, (hdr == "" ? 0 : hdr), ns / 1e9 }')
+		     END { if (mbs == "" || rss == "") exit 1; print mbs, cpu, rss, (hdr == "" ? 0 : hdr), ns / 1e9 }' "$dir/bench.out")
 	echo "$out $(awk -v a="$s0" -v b="$(server_cpu)" 'BEGIN { print b - a }') $(server_rss)"
 	stop_cloud
 }
 
 # The encryption alone (into io.Discard), for scale: it must be much faster
 # than the upload to hide behind it.
-enc_only=$("$dir/e2e.test" -test.run '^$' -test.bench '^BenchmarkEncryptOnly$' -test.benchtime 1x |
-	awk '/^BenchmarkEncryptOnly/ { for (i = 1; i < NF; i++) if ($(i+1) == "MB/s") print $i }')
+bench BenchmarkEncryptOnly
+enc_only=$(awk '/^BenchmarkEncryptOnly/ { for (i = 1; i < NF; i++) if ($(i+1) == "MB/s") print $i }' "$dir/bench.out")
 echo "encryption alone (LUKS1 aes-xts-plain64 into io.Discard): $enc_only MB/s"
 
 : >"$dir/rounds"
