@@ -70,7 +70,7 @@ func copyRaw(ctx context.Context, dst *countWriter, src Disk, size int64, o *wri
 		}
 		clear(buf[rd:ln])
 		if pos != nil {
-			return pos.WriteAt(buf[:ln], off)
+			return pos.WriteData(buf[:ln], off)
 		}
 		return nil
 	}, func(i int, buf []byte) error {

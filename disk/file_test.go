@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -146,6 +147,36 @@ func TestScanLocalFileProbe(t *testing.T) {
 			}
 			defer back.Close()
 			sameDisk(t, readAll(t, back), src)
+		})
+	}
+}
+
+// Converting to raw skips writing all-zero chunks into a fresh file, but
+// the file still has the disk's full length (the zero tail is a hole) and
+// reads back as the disk; into a file with old bytes the zeros are written.
+func TestConvertRawZeroChunks(t *testing.T) {
+	src := make([]byte, 5*miB+512)
+	copy(src[miB:], pattern(miB, "dense", 8)) // chunks 0, 2, 3, 4 and the tail are zeros
+	for _, old := range []int{0, len(src) + 10} {
+		t.Run(fmt.Sprint("old=", old), func(t *testing.T) {
+			name := filepath.Join(t.TempDir(), "out.raw")
+			if err := os.WriteFile(name, bytes.Repeat([]byte{0xee}, old), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(name, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			n, err := disk.Convert(context.Background(), f, openBytes(t, src), disk.Raw, disk.WithWorkers(3))
+			if err != nil || n != int64(len(src)) {
+				t.Fatalf("Convert: %d bytes, %v", n, err)
+			}
+			got := readFile(t, name)
+			want := append(append([]byte(nil), src...), bytes.Repeat([]byte{0xee}, max(0, old-len(src)))...)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("raw file holds %d bytes, want %d equal to the disk (and old bytes after it)", len(got), len(want))
+			}
 		})
 	}
 }

@@ -118,3 +118,60 @@ func TestWriterPipe(t *testing.T) {
 		t.Fatalf("pipe got %d bytes, not the stream in order", len(b))
 	}
 }
+
+// All-zero batches are not written to a file that ended where the stream
+// starts (they read back as zeros from the hole), and the file still gets
+// its full length when the stream ends in zeros; a file with old bytes
+// past the start has its zeros written over them.
+func TestWriterFileZeroBatches(t *testing.T) {
+	data := make([]byte, 6*4096)
+	copy(data, randomData(4096, 20))
+	copy(data[3*4096:], randomData(4096, 21)) // zeros in batches 1, 2, 4 and 5
+	keep := func([]byte, uint64) {}
+	for _, old := range []int{0, len(data) + 100} {
+		t.Run(fmt.Sprintf("old=%d", old), func(t *testing.T) {
+			checkNoLeak(t)
+			name := filepath.Join(t.TempDir(), "out")
+			oldBytes := bytes.Repeat([]byte{0xee}, old)
+			if err := os.WriteFile(name, append([]byte("hdr"), oldBytes...), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(name, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.Seek(3, io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+			w := sector.NewWriter(f, unit, keep, sector.Options{Workers: 2, BatchSize: 4096})
+			if _, err := w.Write(data); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := f.Stat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Size() < int64(3+len(data)) {
+				t.Fatalf("file is %d bytes after Close, want at least %d", fi.Size(), 3+len(data))
+			}
+			if _, err := f.Write([]byte("!")); err != nil {
+				t.Fatal(err)
+			}
+			want := append(append([]byte("hdr"), data...), '!')
+			if old > len(data)+1 {
+				want = append(want, oldBytes[len(data)+1:]...)
+			}
+			got, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("file holds %d bytes, want %d: zero batches lost or old bytes kept", len(got), len(want))
+			}
+		})
+	}
+}

@@ -208,7 +208,7 @@ func (w *Writer) worker() {
 		if !w.failed.Load() { // after a dst error the result is discarded anyway
 			w.t(b.buf[:b.n], b.first)
 			if w.pos != nil {
-				b.err = w.pos.WriteAt(b.buf[:b.n], b.off)
+				b.err = w.pos.WriteData(b.buf[:b.n], b.off)
 			}
 		}
 		b.done <- struct{}{}
