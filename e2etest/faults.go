@@ -27,6 +27,11 @@ type Fault struct {
 	// response body, as a network failure mid-body would.
 	Drop      bool
 	DropAfter int
+	// AfterHandling, with Status, handles the call first and then answers
+	// the error instead of its result, as a gateway that timed out after
+	// the service did the work: the call took effect, the client cannot
+	// tell. It shows which clients resend calls that must run once.
+	AfterHandling bool
 }
 
 type faultRule struct {
@@ -106,6 +111,8 @@ func (c *Cloud) applyFault(svc Service, op string, w http.ResponseWriter, r *htt
 	case f.Drop:
 		hijackAndClose(w)
 		return w, true
+	case f.Status != 0 && f.AfterHandling:
+		return &lostAnswerWriter{w: w, f: f, writeErr: writeErr, h: http.Header{}}, false
 	case f.Status != 0:
 		if f.Status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "1")
@@ -159,4 +166,35 @@ func (cw *cuttingWriter) Flush() {
 	if f, ok := cw.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// lostAnswerWriter lets a handler run and replaces its answer with the
+// fault's error.
+type lostAnswerWriter struct {
+	w        http.ResponseWriter
+	f        Fault
+	writeErr errorWriter
+	h        http.Header // the handler's headers, dropped with its answer
+	answered bool
+}
+
+func (lw *lostAnswerWriter) Header() http.Header { return lw.h }
+
+func (lw *lostAnswerWriter) WriteHeader(int) { lw.answer() }
+
+func (lw *lostAnswerWriter) Write(p []byte) (int, error) {
+	lw.answer()
+	return len(p), nil
+}
+
+func (lw *lostAnswerWriter) answer() {
+	if lw.answered {
+		return
+	}
+	lw.answered = true
+	msg := lw.f.Message
+	if msg == "" {
+		msg = "injected fault after handling: " + strconv.Itoa(lw.f.Status) + " " + http.StatusText(lw.f.Status)
+	}
+	lw.writeErr(lw.w, lw.f.Status, lw.f.Code, msg)
 }

@@ -3,48 +3,14 @@ package iam_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/IBM/platform-services-go-sdk/iamidentityv1"
 
+	"github.com/e2eimage/e2e/e2etest"
 	"github.com/e2eimage/e2e/iam"
 )
-
-// lossyGateway proxies target and answers 502 to the first n POSTs whose
-// path ends in suffix after IAM handled them, as a load balancer timing
-// out would.
-func lossyGateway(t *testing.T, target, suffix string, n int32) string {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var left atomic.Int32
-	left.Store(n)
-	p := httputil.NewSingleHostReverseProxy(u)
-	p.ModifyResponse = func(resp *http.Response) error {
-		r := resp.Request
-		if r.Method == http.MethodPost && strings.HasSuffix(strings.TrimSuffix(r.URL.Path, "/"), suffix) && left.Add(-1) >= 0 {
-			_ = resp.Body.Close()
-			resp.StatusCode, resp.Status = http.StatusBadGateway, "502 Bad Gateway"
-			resp.Body = io.NopCloser(strings.NewReader(`{"errors":[{"code":"gateway_timeout","message":"upstream timed out"}]}`))
-			resp.ContentLength = -1
-			resp.Header.Del("Content-Length")
-		}
-		return nil
-	}
-	s := httptest.NewServer(p)
-	t.Cleanup(s.Close)
-	return s.URL
-}
 
 // go-sdk-core's retries resent a service ID or API key creation whose
 // answer was lost, making a duplicate service ID or a live API key nobody
@@ -54,12 +20,10 @@ func TestCreatesNotResent(t *testing.T) {
 	ctx := context.Background()
 	direct := newClient(t, c)
 
-	gw := lossyGateway(t, c.IAMURL, "/v1/serviceids", 1)
-	cl, err := iam.NewClient(iam.Config{URL: gw, APIKey: c.APIKey, IAMURL: c.IAMURL, MaxRetries: 2, MaxRetryInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = cl.CreateServiceID(ctx, "importer", "")
+	cl := direct
+	lost := e2etest.Fault{Status: http.StatusBadGateway, AfterHandling: true, Code: "gateway_timeout", Message: "upstream timed out"}
+	c.InjectFault(e2etest.ServiceIAM, "identity", lost)
+	_, err := cl.CreateServiceID(ctx, "importer", "")
 	var se *iam.ServiceError
 	if !errors.Is(err, iam.ErrOutcomeUnknown) || !errors.As(err, &se) || se.Status != http.StatusBadGateway || se.Code != "gateway_timeout" {
 		t.Fatalf("CreateServiceID answered 502 after creating: %v, want a *ServiceError 502 wrapping ErrOutcomeUnknown", err)
@@ -72,11 +36,7 @@ func TestCreatesNotResent(t *testing.T) {
 		t.Fatalf("%d service IDs named importer, want 1", n)
 	}
 
-	gw = lossyGateway(t, c.IAMURL, "/v1/apikeys", 1)
-	cl, err = iam.NewClient(iam.Config{URL: gw, APIKey: c.APIKey, IAMURL: c.IAMURL, MaxRetries: 2, MaxRetryInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c.InjectFault(e2etest.ServiceIAM, "identity", lost)
 	if k, err := cl.CreateAPIKey(ctx, sid.IAMID, "importer-key"); !errors.Is(err, iam.ErrOutcomeUnknown) || k != nil {
 		t.Fatalf("CreateAPIKey answered 502 after creating: %v, want ErrOutcomeUnknown", err)
 	}

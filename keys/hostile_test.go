@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -56,17 +57,30 @@ func TestListRootKeysIgnoredOffset(t *testing.T) {
 // A network failure keeps its type through the kp client's URLError, so
 // callers can tell it with errors.As.
 func TestNetworkErrorKeepsType(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close() // nothing listens there now
-	cl, err := keys.NewClient(keys.Config{Endpoint: url, InstanceID: "inst",
+	// A server that hangs up on every connection (a closed port could be
+	// reused by another test meanwhile).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = conn.Close()
+		}
+	}()
+	cl, err := keys.NewClient(keys.Config{Endpoint: "http://" + ln.Addr().String(), InstanceID: "inst",
 		Authenticator: &core.BearerTokenAuthenticator{BearerToken: "t"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = cl.GetKey(context.Background(), "k")
-	var op *net.OpError
-	if !errors.As(err, &op) {
-		t.Fatalf("GetKey against a closed port: %v (%T), want a *net.OpError inside", err, err)
+	var uerr *url.Error
+	if !errors.As(err, &uerr) {
+		t.Fatalf("GetKey against a server that hangs up: %v (%T), want a *url.Error inside", err, err)
 	}
 }
