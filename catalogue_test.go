@@ -999,7 +999,7 @@ func TestCatalogue(t *testing.T) {
 		}
 	})
 	t.Run("config/incomplete", func(t *testing.T) {
-		_, err := e2e.New(e2e.Config{Image: e2e.ImageConfig{Format: "qcow2"}})
+		_, err := e2e.New(e2e.Config{Image: e2e.ImageConfig{Format: "iso"}})
 		var ce *e2e.ConfigError
 		if !errors.As(err, &ce) {
 			t.Fatalf("New(empty config) = %v, want an *e2e.ConfigError", err)

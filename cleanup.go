@@ -63,6 +63,13 @@ func (p *Pipeline) Cleanup(ctx context.Context, what CleanupOptions) error {
 			p.state.TemplateID, p.state.TemplateGUID, p.state.TemplateReady, p.state.ImportToken = 0, "", false, ""
 		}
 	}
+	if what.Template && p.state.VPCImageID != "" {
+		if err := p.vpc.Delete(ctx, p.state.VPCImageID); err != nil && !errors.Is(err, image.ErrNotFound) {
+			fail("VPC image "+p.state.VPCImageID, err)
+		} else {
+			p.state.VPCImageID, p.state.TemplateReady = "", false
+		}
+	}
 	if what.Object && p.state.ObjectURI != "" {
 		u, err := storage.ParseURI(p.state.ObjectURI)
 		if err == nil {

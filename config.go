@@ -23,7 +23,13 @@ const (
 	// EncryptedVHD is a dynamic VHD encrypted the way blktap's vhd-util does,
 	// with the raw DEK as the AES-XTS key: today's classic imports.
 	EncryptedVHD Format = "vhd"
+	// QCOW2LUKS is a qcow2 image with LUKS encryption whose passphrase is the
+	// DEK's text, imported as a VPC custom image (vpcv1 CreateImage).
+	QCOW2LUKS Format = "qcow2"
 )
+
+// vpc reports whether the format is imported into VPC rather than classic.
+func (f Format) vpc() bool { return f == QCOW2LUKS }
 
 // Config is everything a run needs. Zero values take the documented
 // defaults; LoadConfig reads it from a JSON file and the environment.
@@ -64,6 +70,7 @@ type Endpoints struct {
 	KMS       string `json:"kms,omitempty"`       // default https://<region>.kms.cloud.ibm.com
 	COS       string `json:"cos,omitempty"`       // default https://s3.<region>.cloud-object-storage.appdomain.cloud
 	SoftLayer string `json:"softlayer,omitempty"` // default https://api.softlayer.com/rest/v3.1
+	VPC       string `json:"vpc,omitempty"`       // default https://<region>.iaas.cloud.ibm.com/v1
 	Logs      string `json:"logs,omitempty"`      // the Cloud Logs instance URL; no default
 }
 
@@ -103,7 +110,9 @@ type COSConfig struct {
 // ImageConfig describes the image template to create.
 type ImageConfig struct {
 	Name string `json:"name"`
-	// OS is the operating system reference code, e.g. "UBUNTU_22_64".
+	// OS is the operating system: a classic reference code such as
+	// "UBUNTU_22_64", or a VPC operating system name such as
+	// "ubuntu-24-04-amd64" for QCOW2LUKS.
 	OS   string `json:"os"`
 	Note string `json:"note,omitempty"`
 	// Format is the encrypted format. The default is LUKSRaw.
@@ -179,7 +188,7 @@ func LoadConfig(path string) (Config, error) {
 //
 //	IBMCLOUD_API_KEY     APIKey
 //	IBMCLOUD_REGION      Region
-//	E2E_IAM_URL, E2E_KMS_URL, E2E_COS_URL, E2E_SOFTLAYER_URL, E2E_LOGS_URL   Endpoints
+//	E2E_IAM_URL, E2E_KMS_URL, E2E_COS_URL, E2E_SOFTLAYER_URL, E2E_VPC_URL, E2E_LOGS_URL   Endpoints
 //	KP_INSTANCE_ID       KMS.InstanceID (HPCS_INSTANCE_ID sets it and KMS.HPCS)
 //	E2E_ROOT_KEY_ID, E2E_ROOT_KEY_NAME, E2E_ROOT_KEY_IMPORT_FILE
 //	COS_INSTANCE_ID, E2E_BUCKET, E2E_OBJECT
@@ -193,6 +202,7 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 		"E2E_KMS_URL":       &c.Endpoints.KMS,
 		"E2E_COS_URL":       &c.Endpoints.COS,
 		"E2E_SOFTLAYER_URL": &c.Endpoints.SoftLayer,
+		"E2E_VPC_URL":       &c.Endpoints.VPC,
 		"E2E_LOGS_URL":      &c.Endpoints.Logs,
 		"KP_INSTANCE_ID":    &c.KMS.InstanceID,
 		"E2E_ROOT_KEY_ID":   &c.KMS.RootKeyID,
@@ -254,6 +264,9 @@ func (c Config) withDefaults() Config {
 	if e.SoftLayer == "" {
 		e.SoftLayer = "https://api.softlayer.com/rest/v3.1"
 	}
+	if e.VPC == "" {
+		e.VPC = fmt.Sprintf("https://%s.iaas.cloud.ibm.com/v1", c.Region)
+	}
 	if c.Image.Format == "" {
 		c.Image.Format = LUKSRaw
 	}
@@ -286,6 +299,8 @@ func defaultObjectName(name string, f Format) string {
 	switch f {
 	case EncryptedVHD:
 		return name + ".vhd-0.vhd"
+	case QCOW2LUKS:
+		return name + ".qcow2"
 	default:
 		return name + ".luks"
 	}
@@ -323,9 +338,12 @@ func (c Config) Validate() error {
 		miss("image.os (E2E_IMAGE_OS)")
 	}
 	switch c.Image.Format {
-	case "", LUKSRaw, EncryptedVHD:
+	case "", LUKSRaw, EncryptedVHD, QCOW2LUKS:
 	default:
-		errs = append(errs, fmt.Errorf("image.format %q is not one of %q, %q", c.Image.Format, LUKSRaw, EncryptedVHD))
+		errs = append(errs, fmt.Errorf("image.format %q is not one of %q, %q, %q", c.Image.Format, LUKSRaw, EncryptedVHD, QCOW2LUKS))
+	}
+	if c.Image.Format.vpc() && c.Server != nil {
+		errs = append(errs, errors.New("server: ordering VPC instances is not supported yet; leave server unset for a qcow2 (VPC) image"))
 	}
 	if s := c.Server; s != nil {
 		if s.Hostname == "" {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"time"
 
 	"github.com/e2eimage/e2e/disk"
 	"github.com/e2eimage/e2e/keys"
+	"github.com/e2eimage/e2e/luks"
 	"github.com/e2eimage/e2e/storage"
 )
 
@@ -35,7 +37,7 @@ func virtualDisk(in *opened) error {
 	return nil
 }
 
-var errNeedSeekable = errors.New("e2e: an encrypted VHD needs a seekable source (a file or a cos:// object), not a stream")
+var errNeedSeekable = errors.New("e2e: encrypted VHD and qcow2 images need a seekable source (a file or a cos:// object), not a stream")
 
 // encodeDisk writes the disk-container formats (encrypted VHD).
 func encodeDisk(ctx context.Context, cfg Config, w io.Writer, in *opened, dek *keys.DEK) error {
@@ -55,6 +57,21 @@ func encodeDisk(ctx context.Context, cfg Config, w io.Writer, in *opened, dek *k
 		}
 		_, err = disk.WriteEncryptedVHD(ctx, w, in.disk, key, opts...)
 		return err
+	case QCOW2LUKS:
+		if in.disk == nil {
+			return errNeedSeekable
+		}
+		pass, err := dek.QCOW2Passphrase()
+		if err != nil {
+			return err
+		}
+		defer clear(pass)
+		opts := []disk.WriteOption{disk.WithLUKSOptions(luks.WithIterTime(time.Duration(cfg.Encrypt.IterTime)))}
+		if cfg.Encrypt.Workers > 0 {
+			opts = append(opts, disk.WithWorkers(cfg.Encrypt.Workers))
+		}
+		_, err = disk.WriteQCOW2LUKS(ctx, w, in.disk, pass, opts...)
+		return err
 	}
 	return fmt.Errorf("e2e: format %q is not supported", cfg.Image.Format)
 }
@@ -69,6 +86,21 @@ func verifyDisk(ctx context.Context, cfg Config, ra *storage.ObjectReaderAt, dek
 		}
 		defer clear(key)
 		d, err := disk.OpenEncryptedVHD(ra, ra.Size(), key)
+		if err != nil {
+			return 0, err
+		}
+		defer d.Close()
+		if !cfg.FullVerify {
+			return 0, nil
+		}
+		return io.Copy(h, ctxReader{ctx, io.NewSectionReader(d, 0, d.Size())})
+	case QCOW2LUKS:
+		pass, err := dek.QCOW2Passphrase()
+		if err != nil {
+			return 0, err
+		}
+		defer clear(pass)
+		d, err := disk.OpenQCOW2LUKS(ra, ra.Size(), pass)
 		if err != nil {
 			return 0, err
 		}

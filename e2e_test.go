@@ -486,3 +486,80 @@ func TestSourcesFromCOSAndQCOW2(t *testing.T) {
 		}
 	})
 }
+
+// TestRunVPC runs the qcow2+LUKS flow: a passphrase DEK, the is/image
+// authorizations, a VPC custom image; then a rerun from a fresh state must
+// adopt the same image (names are unique) rather than fail or duplicate.
+func TestRunVPC(t *testing.T) {
+	cloud := startCloud(t)
+	cfg := testConfig(cloud)
+	cfg.Image = e2e.ImageConfig{Name: "quickstart-ubuntu", OS: "ubuntu-24-04-amd64", Format: e2e.QCOW2LUKS}
+	cfg.Server = nil
+	cfg.FullVerify = true
+	img := demo.Image(5<<20+4096, 17) // not a multiple of the 64 KiB cluster
+	path := writeTemp(t, img)
+	store := &e2e.MemoryStore{}
+	p, err := e2e.New(cfg, e2e.WithStateStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Run(context.Background(), e2e.FromFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := res.State
+	if st.VPCImageID == "" || !st.TemplateReady || !strings.HasSuffix(st.ObjectURI, ".qcow2") {
+		t.Fatalf("state after a VPC run: %+v", st)
+	}
+	ims := cloud.VPCImages()
+	if len(ims) != 1 || ims[0].Status != "available" {
+		t.Fatalf("VPC images: %+v, want one available", ims)
+	}
+	if strings.Count(st.AuthorizationPolicyID, ",") != 1 {
+		t.Errorf("want two policies (is/image → COS and → kms), got %q", st.AuthorizationPolicyID)
+	}
+	// The object decrypts to the input with the unwrapped passphrase.
+	u, _ := storage.ParseURI(st.ObjectURI)
+	obj, err := cloud.Object(u.Bucket, u.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, _ := keys.NewClient(keys.Config{Endpoint: cloud.KMSURL, InstanceID: cloud.KPInstanceID, APIKey: cloud.APIKey, IAMURL: cloud.IAMURL})
+	dek, _, err := kc.UnwrapDEK(context.Background(), st.RootKeyID, keys.WDEK(st.WDEK))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass, err := dek.QCOW2Passphrase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := disk.OpenQCOW2LUKS(bytes.NewReader(obj), int64(len(obj)), pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(io.NewSectionReader(d, 0, d.Size()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got[:len(img)], img) {
+		t.Error("the VPC image's object does not decrypt to the input")
+	}
+	// A rerun that lost its state up to the import adopts the image.
+	lost := st
+	lost.VPCImageID, lost.TemplateReady = "", false
+	if err := store.Save(context.Background(), lost); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run(context.Background(), e2e.FromFile(path)); err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	if n := len(cloud.VPCImages()); n != 1 {
+		t.Errorf("%d VPC images after the rerun, want 1", n)
+	}
+	if err := p.Cleanup(context.Background(), e2e.CleanupAll); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(cloud.VPCImages()); n != 0 {
+		t.Errorf("%d VPC images after Cleanup", n)
+	}
+}

@@ -104,15 +104,16 @@ func (p *Pipeline) Plan(ctx context.Context, src Source) (*Plan, error) {
 		add(StageDataKey, "create", "generate a DEK and wrap it with the root key", nil)
 	}
 
-	a := iam.ServerProtectToKMS(p.cfg.KMS.InstanceID, p.cfg.KMS.HPCS)
-	if st.AuthorizationPolicyID != "" {
-		add(StageAuthorize, "skip", st.AuthorizationPolicyID, nil)
-	} else if id, err := p.iam.FindAuthorization(ctx, a); err == nil {
-		add(StageAuthorize, "reuse", fmt.Sprintf("%s (policy %s)", a, id), nil)
-	} else if errors.Is(err, iam.ErrNotFound) {
-		add(StageAuthorize, "create", a.String(), nil)
-	} else {
-		add(StageAuthorize, "check failed", a.String(), err)
+	for _, a := range p.authorizations() {
+		if st.AuthorizationPolicyID != "" {
+			add(StageAuthorize, "skip", a.String(), nil)
+		} else if id, err := p.iam.FindAuthorization(ctx, a); err == nil {
+			add(StageAuthorize, "reuse", fmt.Sprintf("%s (policy %s)", a, id), nil)
+		} else if errors.Is(err, iam.ErrNotFound) {
+			add(StageAuthorize, "create", a.String(), nil)
+		} else {
+			add(StageAuthorize, "check failed", a.String(), err)
+		}
 	}
 
 	bucket := p.cfg.COS.Bucket
@@ -140,7 +141,9 @@ func (p *Pipeline) Plan(ctx context.Context, src Source) (*Plan, error) {
 	}
 
 	if st.TemplateReady {
-		add(StageImport, "skip", fmt.Sprintf("template %d", st.TemplateID), nil)
+		add(StageImport, "skip", fmt.Sprintf("template %d %s", st.TemplateID, st.VPCImageID), nil)
+	} else if p.cfg.Image.Format.vpc() {
+		add(StageImport, "create", fmt.Sprintf("encrypted VPC custom image %q (%s)", p.cfg.Image.Name, p.cfg.Image.OS), nil)
 	} else {
 		add(StageImport, "create", fmt.Sprintf("encrypted image template %q (%s, %s)", p.cfg.Image.Name, p.cfg.Image.OS, p.cfg.Image.Format), nil)
 	}

@@ -35,6 +35,8 @@ type State struct {
 	ImportToken  string `json:"importToken,omitempty"`
 	TemplateID   int    `json:"templateId,omitempty"`
 	TemplateGUID string `json:"templateGlobalIdentifier,omitempty"`
+	// VPCImageID is the VPC custom image of a qcow2 (VPC) run.
+	VPCImageID string `json:"vpcImageId,omitempty"`
 	// TemplateReady is set once the import finished and the template is active.
 	TemplateReady bool `json:"templateReady,omitempty"`
 	// OrderRequested is set just before an order is placed: a rerun that finds

@@ -26,6 +26,7 @@ func Config(cloud *e2etest.Cloud) e2e.Config {
 			COS:       cloud.COSURL,
 			SoftLayer: cloud.SoftLayerURL,
 			Logs:      cloud.LogsURL,
+			VPC:       cloud.VPCURL,
 		},
 		KMS:   e2e.KMSConfig{InstanceID: cloud.KPInstanceID, RootKeyName: "quickstart-root-key"},
 		COS:   e2e.COSConfig{InstanceID: cloud.COSInstanceID, Bucket: "quickstart-images", PathStyle: true},
