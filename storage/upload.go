@@ -293,6 +293,9 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 			return u.result(aws.StringValue(out.ETag), len(parts)), nil
 		}
 		err = wrapErr(u.ctx.Err(), "CompleteMultipartUpload", bucket, key, err)
+		if etag, ok := u.completedAnyway(bucket, key, parts); ok {
+			return u.result(etag, len(parts)), nil
+		}
 	}
 	ue := &UploadError{URI: u.uri, UploadID: id, Bytes: u.read, Err: err}
 	u.mu.Lock()
@@ -304,6 +307,41 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 	ue.AbortErr = u.c.abort(u.ctx, bucket, key, id)
 	ue.Aborted = ue.AbortErr == nil
 	return nil, ue
+}
+
+// completedAnyway reports whether a CompleteMultipartUpload that failed
+// went through all the same: the SDK resends a Complete whose answer was a
+// 5xx or got lost, and when the first one had worked the resend finds no
+// upload (NoSuchUpload) although the object is stored. The object counts
+// as ours when its size is what was read and its ETag is the multipart
+// ETag of our parts (S3, COS) or, with WithMD5, the object's MD5.
+func (u *upload) completedAnyway(bucket, key string, parts []*s3.CompletedPart) (string, bool) {
+	if u.ctx.Err() != nil {
+		return "", false
+	}
+	info, err := u.c.Head(u.ctx, bucket, key)
+	if err != nil || info.Size != u.read {
+		return "", false
+	}
+	etag := strings.Trim(info.ETag, `"`)
+	if etag == multipartETag(parts) || (u.md5 != nil && etag == hex.EncodeToString(u.md5.Sum(nil))) {
+		return info.ETag, true
+	}
+	return "", false
+}
+
+// multipartETag is the ETag S3 gives an object completed from parts: the
+// MD5 of the parts' binary MD5s, a dash and the number of parts.
+func multipartETag(parts []*s3.CompletedPart) string {
+	h := md5.New()
+	for _, p := range parts {
+		sum, err := hex.DecodeString(strings.Trim(aws.StringValue(p.ETag), `"`))
+		if err != nil {
+			return ""
+		}
+		h.Write(sum)
+	}
+	return fmt.Sprintf("%x-%d", h.Sum(nil), len(parts))
 }
 
 type storedPart struct {

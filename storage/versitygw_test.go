@@ -186,6 +186,19 @@ func TestVersityGW(t *testing.T) {
 		}
 	})
 
+	// What Upload's recovery from a lost CompleteMultipartUpload answer
+	// checks: a real S3 server's ETag of a multipart object.
+	t.Run("multipart ETag", func(t *testing.T) {
+		data := randomBytes(t, 2*storage.MinPartSize+777)
+		res, err := cl.Upload(ctx, bucket, "etag.img", bytes.NewReader(data), storage.WithPartSize(storage.MinPartSize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `"` + multipartETagOf(data, storage.MinPartSize) + `"`; res.ETag != want {
+			t.Fatalf("ETag %s, want %s", res.ETag, want)
+		}
+	})
+
 	noUploads := func(t *testing.T) {
 		t.Helper()
 		ups, err := cl.PendingUploads(ctx, bucket, "")

@@ -1,0 +1,66 @@
+package storage_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/e2eimage/e2e/e2etest"
+	"github.com/e2eimage/e2e/storage"
+)
+
+// multipartETagOf is S3's ETag of data uploaded in parts of partSize: the
+// MD5 of the parts' MD5s, a dash and the number of parts.
+func multipartETagOf(data []byte, partSize int) string {
+	h := md5.New()
+	n := 0
+	for off := 0; off < len(data); off += partSize {
+		sum := md5.Sum(data[off:min(off+partSize, len(data))])
+		h.Write(sum[:])
+		n++
+	}
+	return fmt.Sprintf("%x-%d", h.Sum(nil), n)
+}
+
+// A CompleteMultipartUpload that worked but whose answer was a 5xx: the
+// SDK resends it, the resend finds no upload, and Upload reported a
+// failure with "nothing left behind" while the object was stored.
+func TestUploadCompleteAnswerLost(t *testing.T) {
+	c := startCloud(t)
+	bucket := bucketIn(t, c, "complete-lost")
+	cl := hmacClient(t, c)
+	data := randomBytes(t, storage.MinPartSize+10)
+	lost := e2etest.Fault{Status: http.StatusServiceUnavailable, AfterHandling: true, Code: "ServiceUnavailable"}
+
+	c.InjectFault(e2etest.ServiceCOS, "CompleteMultipartUpload", lost)
+	// The emulator's ETag of a multipart object is its MD5 (COS's is the
+	// multipart ETag, checked against versitygw): WithMD5 makes it checkable.
+	res, err := cl.Upload(context.Background(), bucket, "o", bytes.NewReader(data), storage.WithPartSize(storage.MinPartSize), storage.WithMD5())
+	if err != nil {
+		t.Fatalf("Upload whose Complete answer was lost: %v", err)
+	}
+	sum := md5.Sum(data)
+	if res.Size != int64(len(data)) || res.Parts != 2 || res.ETag != `"`+hex.EncodeToString(sum[:])+`"` {
+		t.Fatalf("result %+v", res)
+	}
+	if got, err := c.Object(bucket, "o"); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("stored object: %v", err)
+	}
+
+	// An object that is not ours is not taken for it: an earlier object of
+	// another size stays, and the failure is reported.
+	if err := c.PutObject(bucket, "other", []byte("older and shorter")); err != nil {
+		t.Fatal(err)
+	}
+	c.InjectFault(e2etest.ServiceCOS, "CompleteMultipartUpload", e2etest.Fault{Status: http.StatusBadRequest, Code: "MalformedXML"})
+	_, err = cl.Upload(context.Background(), bucket, "other", bytes.NewReader(data), storage.WithPartSize(storage.MinPartSize), storage.WithMD5())
+	var ue *storage.UploadError
+	if !errors.As(err, &ue) || !ue.Aborted {
+		t.Fatalf("Upload with a refused Complete: %v, want an aborted *UploadError", err)
+	}
+}
