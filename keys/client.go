@@ -88,7 +88,7 @@ func NewClient(cfg Config) (*Client, error) {
 		InstanceID: cfg.InstanceID,
 		Timeout:    cfg.Timeout.Seconds(),
 		Verbose:    kp.VerboseNone,
-	}, once.Transport(kp.DefaultTransport()), kp.NewLogger(func(...any) {}))
+	}, once.Transport(bufferedTransport{next: kp.DefaultTransport()}), kp.NewLogger(func(...any) {}))
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}

@@ -31,6 +31,9 @@ var (
 	ErrRateLimited = errors.New("keys: rate limited")
 	// ErrBadRequest: the service refused the request as malformed.
 	ErrBadRequest = errors.New("keys: bad request")
+	// ErrTransport: no complete answer arrived (connection refused or
+	// dropped, answer cut short) after every retry.
+	ErrTransport = errors.New("keys: transport error")
 )
 
 // KeyStateError reports a key whose state forbids an operation. It
@@ -107,7 +110,7 @@ func convertError(ctx context.Context, op, keyID string, err error) error {
 	if !errors.As(err, &kerr) {
 		var uerr *kp.URLError
 		if errors.As(err, &uerr) {
-			return fmt.Errorf("keys: %s (correlation-id %s): %w", op, uerr.CorrelationID, uerr.Err)
+			return fmt.Errorf("keys: %s (correlation-id %s): %w: %w", op, uerr.CorrelationID, ErrTransport, uerr.Err)
 		}
 		return fmt.Errorf("keys: %s: %w", op, err)
 	}
