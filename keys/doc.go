@@ -18,9 +18,15 @@
 //
 // Errors are typed: errors.Is with ErrKeyNotFound, ErrKeyNotActive (errors.As
 // *KeyStateError for the state), ErrUnauthorized, ErrWrongInstance,
-// ErrWrongKey, ErrNotRootKey, ErrRateLimited, ErrBadRequest; errors.As
-// *ServiceError for the HTTP status, Key Protect's reasons and the
+// ErrWrongKey, ErrNotRootKey, ErrRateLimited, ErrBadRequest, ErrTransport;
+// errors.As *ServiceError for the HTTP status, Key Protect's reasons and the
 // correlation ID to quote to IBM.
+//
+// Failed calls (429, 5xx, dropped connections, answers cut short) are
+// retried by the kp client, except creations of root keys: a create whose
+// outcome is unknown (5xx, lost answer) is not resent, as that could make a
+// second key, and its error wraps ErrOutcomeUnknown. EnsureRootKey then
+// looks for the key again.
 //
 // The package works unchanged against github.com/e2eimage/e2e/e2etest:
 // Config{Endpoint: cloud.KMSURL, InstanceID: cloud.KPInstanceID, APIKey:
