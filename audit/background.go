@@ -268,8 +268,8 @@ func (b *BackgroundQuery) Events(ctx context.Context) iter.Seq2[Event, error] {
 }
 
 // BackgroundEvents submits q as a background query, waits for it and
-// streams its results. When ctx ends or the caller stops early, the query
-// is cancelled.
+// streams its results. When ctx ends before the query terminates, the
+// query is cancelled (best effort); nothing is yielded until then.
 func (c *Client) BackgroundEvents(ctx context.Context, q Query) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		b, err := c.Background(ctx, q)
