@@ -52,6 +52,21 @@ func TestUploadCompleteAnswerLost(t *testing.T) {
 		t.Fatalf("stored object: %v", err)
 	}
 
+	if n := len(c.MultipartUploads(bucket)); n != 0 {
+		t.Fatalf("%d multipart uploads left", n)
+	}
+
+	// A Complete that really failed while an identical object is stored:
+	// the content is there, and the upload's parts are not left behind.
+	c.InjectFault(e2etest.ServiceCOS, "CompleteMultipartUpload", e2etest.Fault{Status: http.StatusInternalServerError, Times: 10})
+	if _, err := cl.Upload(context.Background(), bucket, "o", bytes.NewReader(data), storage.WithPartSize(storage.MinPartSize), storage.WithMD5()); err != nil {
+		t.Fatalf("Upload of the same content again: %v", err)
+	}
+	if n := len(c.MultipartUploads(bucket)); n != 0 {
+		t.Fatalf("%d multipart uploads left after a failed Complete", n)
+	}
+	c.ClearFaults()
+
 	// An object that is not ours is not taken for it: an earlier object of
 	// another size stays, and the failure is reported.
 	if err := c.PutObject(bucket, "other", []byte("older and shorter")); err != nil {

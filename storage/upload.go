@@ -294,6 +294,9 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 		}
 		err = wrapErr(u.ctx.Err(), "CompleteMultipartUpload", bucket, key, err)
 		if etag, ok := u.completedAnyway(bucket, key, parts); ok {
+			// Normally gone already; if the object was an identical earlier
+			// one and this Complete really failed, its parts must not stay.
+			_ = u.c.abort(u.ctx, bucket, key, id)
 			return u.result(etag, len(parts)), nil
 		}
 	}
