@@ -486,3 +486,26 @@ func TestImportWithHPCSKey(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A deletion that went through but whose answer was a 5xx: the retry found
+// the template gone and Delete reported ErrNotFound.
+func TestDeleteAnswerLost(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	tmpl, err := f.images.Import(ctx, image.ImportRequest{Name: "doomed", OSReferenceCode: "DEBIAN_12_64",
+		URI: f.put(t, "doomed.vhd", randomBytes(t, 4096)), IBMAPIKey: f.cloud.APIKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.images.Wait(ctx, tmpl.ID, fast...); err != nil {
+		t.Fatal(err)
+	}
+	f.cloud.InjectFault(e2etest.ServiceSoftLayer, "SoftLayer_Virtual_Guest_Block_Device_Template_Group::deleteObject",
+		e2etest.Fault{Status: http.StatusInternalServerError, AfterHandling: true})
+	if err := f.images.Delete(ctx, tmpl.ID); err != nil {
+		t.Fatalf("Delete whose answer was lost: %v", err)
+	}
+	if err := f.images.Delete(ctx, tmpl.ID); !errors.Is(err, image.ErrNotFound) {
+		t.Fatalf("second Delete: %v, want ErrNotFound", err)
+	}
+}

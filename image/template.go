@@ -145,9 +145,10 @@ func (c *Client) List(ctx context.Context, name string) ([]Template, error) {
 }
 
 // Delete deletes a template. Deleting a template that does not exist
-// returns an error wrapping ErrNotFound.
+// returns an error wrapping ErrNotFound, unless an earlier attempt of this
+// call failed temporarily (it may have deleted it).
 func (c *Client) Delete(ctx context.Context, id int) error {
-	return c.s.Call(ctx, templateService, "deleteObject", true, func(s *session.Session) error {
+	return c.s.Delete(ctx, templateService, "deleteObject", func(s *session.Session) error {
 		_, err := services.GetVirtualGuestBlockDeviceTemplateGroupService(s).Id(id).DeleteObject()
 		return err
 	})

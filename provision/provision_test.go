@@ -352,3 +352,26 @@ func TestConfigNotPrinted(t *testing.T) {
 		}
 	}
 }
+
+// A cancellation that went through but whose answer was a 5xx: the retry
+// found the server gone and Cancel reported ErrNotFound.
+func TestCancelAnswerLost(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	srv, err := f.vs.Order(ctx, f.order("lost"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cloud.InjectFault(e2etest.ServiceSoftLayer, "SoftLayer_Virtual_Guest::deleteObject",
+		e2etest.Fault{Status: http.StatusInternalServerError, AfterHandling: true})
+	if err := f.vs.Cancel(ctx, srv.ID); err != nil {
+		t.Fatalf("Cancel whose answer was lost: %v", err)
+	}
+	if _, err := f.vs.Get(ctx, srv.ID); !errors.Is(err, provision.ErrNotFound) {
+		t.Fatalf("server after Cancel: %v, want ErrNotFound", err)
+	}
+	// With no failure before it, a missing server is still an error.
+	if err := f.vs.Cancel(ctx, srv.ID); !errors.Is(err, provision.ErrNotFound) {
+		t.Fatalf("second Cancel: %v, want ErrNotFound", err)
+	}
+}

@@ -93,18 +93,21 @@ func (c *Client) Get(ctx context.Context, id int) (*Server, error) {
 }
 
 // Cancel cancels (deletes) a server, for clean-up after tests and failed
-// runs. A server that does not exist gives an error wrapping ErrNotFound.
+// runs. A server that does not exist gives an error wrapping ErrNotFound,
+// unless an earlier attempt of this call failed temporarily (it may have
+// cancelled it).
 func (c *Client) Cancel(ctx context.Context, id int) error {
-	var ok bool
-	err := c.s.Call(ctx, "SoftLayer_Virtual_Guest", "deleteObject", true, func(s *session.Session) error {
+	var answered, ok bool // answered: the last attempt succeeded (else a retry found it gone)
+	err := c.s.Delete(ctx, "SoftLayer_Virtual_Guest", "deleteObject", func(s *session.Session) error {
 		var err error
 		ok, err = services.GetVirtualGuestService(s).Id(id).DeleteObject()
+		answered = err == nil
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if answered && !ok {
 		return fmt.Errorf("%w: deleteObject of server %d answered false", ErrUnexpectedResponse, id)
 	}
 	return nil

@@ -337,3 +337,22 @@ func (s *Session) CallRaw(ctx context.Context, service, method string, idempoten
 	}
 	return check(head)
 }
+
+// Delete is Call for an idempotent deletion. When an attempt fails
+// temporarily (a 5xx, a lost answer) it may still have deleted the object;
+// if a retry then finds the object gone, Delete reports success rather
+// than the retry's ErrNotFound.
+func (s *Session) Delete(ctx context.Context, service, method string, f func(*session.Session) error) error {
+	failedTemporarily := false // by some attempt; not the last one if that found nothing
+	err := s.Call(ctx, service, method, true, func(sess *session.Session) error {
+		err := f(sess)
+		if ae, ok := s.classify(ctx, service, method, err, nil).(*APIError); ok && ae.Temporary() {
+			failedTemporarily = true
+		}
+		return err
+	})
+	if failedTemporarily && errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
