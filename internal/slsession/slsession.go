@@ -163,8 +163,11 @@ func (s *Session) Retries() int { return s.cfg.Retries }
 
 // Call runs one API call. f receives a session bound to ctx; the call is
 // retried with backoff when it is idempotent and failed temporarily, and
-// once after an IAM token refresh when the token was refused (the request
-// was not executed then, so even an order may be resent).
+// once, asking Token again, when SoftLayer refused the IAM token (the
+// request was not executed then, so even an order may be resent). That
+// helps only if Token then returns a fresher token: it is not told the
+// last one was refused, and a cache (iam.TokenSource) hands out the same
+// token until it nears its expiry.
 func (s *Session) Call(ctx context.Context, service, method string, idempotent bool, f func(*session.Session) error) error {
 	wait := s.cfg.RetryWait
 	refreshed := false
