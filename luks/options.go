@@ -3,7 +3,6 @@ package luks
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"time"
 )
@@ -56,7 +55,6 @@ func defaultOptions() options {
 		iterTime:   defaultIterTime,
 		pbkdf:      "argon2id",
 		sectorSize: sectorSize,
-		workers:    runtime.GOMAXPROCS(0),
 		batchSize:  defaultBatch,
 	}
 }
@@ -206,7 +204,8 @@ func WithUUID(s string) Option {
 }
 
 // WithWorkers sets how many goroutines encrypt or decrypt sectors in
-// parallel. The default is GOMAXPROCS.
+// parallel. The default is GOMAXPROCS, plus one when the output is a
+// regular file, which the workers write themselves (see Writer).
 func WithWorkers(n int) Option {
 	return func(o *options) error {
 		if n < 1 {
@@ -219,7 +218,7 @@ func WithWorkers(n int) Option {
 
 // WithBatchSize sets how many bytes one worker encrypts at a time; it is
 // rounded up to whole sectors. Memory in flight is about 2×workers×batch.
-// The default is 1 MiB.
+// The default is 256 KiB.
 func WithBatchSize(n int) Option {
 	return func(o *options) error {
 		if n < 1 || n > 1<<30 {

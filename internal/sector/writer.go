@@ -43,14 +43,21 @@ type Writer struct {
 
 // NewWriter returns a Writer that cuts the stream into units of unitSize
 // bytes (which must be positive), applies t to them in parallel and writes
-// them to dst. No goroutine starts until the first batch is full; once
-// one has, Close must be called (also after an error) to stop them.
+// them to dst. A regular file is written at offsets counted from where its
+// offset stands now, so nothing else may write it until Close. No
+// goroutine starts until the first batch is full; once one has, Close must
+// be called (also after an error) to stop them.
 func NewWriter(dst io.Writer, unitSize int, t Transform, o Options) *Writer {
 	c := newConfig(unitSize, o)
+	pos := PositionalFile(dst)
+	if pos != nil && c.auto {
+		c.workers++
+	}
 	return &Writer{
 		dst:  dst,
 		t:    t,
 		c:    c,
+		pos:  pos,
 		pool: newPool(c.slots(), c.batch),
 		next: c.firstUnit,
 	}
@@ -191,7 +198,6 @@ func (w *Writer) start() {
 		return
 	}
 	w.started = true
-	w.pos = PositionalFile(w.dst)
 	slots := w.c.slots()
 	w.work = make(chan *batch, slots)
 	w.order = make(chan *batch, slots)
