@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"testing"
+	"testing/iotest"
 
 	"github.com/e2eimage/e2e/e2etest"
 	"github.com/e2eimage/e2e/storage"
@@ -77,5 +79,30 @@ func TestUploadCompleteAnswerLost(t *testing.T) {
 	var ue *storage.UploadError
 	if !errors.As(err, &ue) || !ue.Aborted {
 		t.Fatalf("Upload with a refused Complete: %v, want an aborted *UploadError", err)
+	}
+}
+
+// A CreateMultipartUpload that worked but answered 5xx: the SDK's retry
+// started a second upload and the first stayed behind, an orphan.
+func TestUploadCreateAnswerLost(t *testing.T) {
+	c := startCloud(t)
+	bucket := bucketIn(t, c, "create-lost")
+	cl := hmacClient(t, c)
+	data := randomBytes(t, storage.MinPartSize+10)
+	// An upload of another key kept for a resume must survive the clean-up.
+	_, err := cl.Upload(context.Background(), bucket, "o2", io.MultiReader(bytes.NewReader(data), iotest.ErrReader(errors.New("boom"))),
+		storage.WithPartSize(storage.MinPartSize), storage.WithKeepPartsOnError())
+	if err == nil || len(c.MultipartUploads(bucket)) != 1 {
+		t.Fatalf("kept upload: %v, %d pending", err, len(c.MultipartUploads(bucket)))
+	}
+	c.InjectFault(e2etest.ServiceCOS, "CreateMultipartUpload", e2etest.Fault{Status: http.StatusServiceUnavailable, AfterHandling: true, Code: "ServiceUnavailable"})
+	if _, err := cl.Upload(context.Background(), bucket, "o", bytes.NewReader(data), storage.WithPartSize(storage.MinPartSize)); err != nil {
+		t.Fatal(err)
+	}
+	if ups := c.MultipartUploads(bucket); len(ups) != 1 {
+		t.Fatalf("%d multipart uploads pending, want only the kept one: %+v", len(ups), ups)
+	}
+	if got, err := c.Object(bucket, "o"); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("stored object: %v", err)
 	}
 }

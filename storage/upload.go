@@ -171,13 +171,17 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 	id := u.o.resumeID
 	var stored map[int64]storedPart
 	if id == "" {
-		cr, err := u.c.s3.CreateMultipartUploadWithContext(u.ctx, &s3.CreateMultipartUploadInput{
+		req, cr := u.c.s3.CreateMultipartUploadRequest(&s3.CreateMultipartUploadInput{
 			Bucket: aws.String(bucket), Key: aws.String(key), ContentType: aws.String(u.o.contentType),
 		})
-		if err != nil {
+		req.SetContext(u.ctx)
+		if err := req.Send(); err != nil {
 			return nil, &UploadError{URI: u.uri, Bytes: int64(len(buf)), Err: wrapErr(u.ctx.Err(), "CreateMultipartUpload", bucket, key, err)}
 		}
 		id = aws.StringValue(cr.UploadId)
+		if req.RetryCount > 0 {
+			u.abortStrays(bucket, key, id)
+		}
 	} else {
 		var err error
 		if stored, err = u.c.storedParts(u.ctx, bucket, key, id); err != nil {
@@ -345,6 +349,29 @@ func multipartETag(parts []*s3.CompletedPart) string {
 		h.Write(sum)
 	}
 	return fmt.Sprintf("%x-%d", h.Sum(nil), len(parts))
+}
+
+// strayWindow is how long before the upload started a stray multipart
+// upload may have been initiated (clock skew between client and server).
+const strayWindow = time.Minute
+
+// abortStrays aborts the multipart uploads of key that a retried
+// CreateMultipartUpload may have left: when the first attempt worked but
+// its answer was lost, the SDK's retry started a second upload and the
+// first, unknown to us, would stay forever. Uploads of key initiated since
+// the upload started (less strayWindow), other than ours, are taken for
+// such; uploads kept by earlier runs (WithKeepPartsOnError) are older.
+// Best effort: a failure here does not fail the upload.
+func (u *upload) abortStrays(bucket, key, ours string) {
+	pending, err := u.c.PendingUploads(u.ctx, bucket, key)
+	if err != nil {
+		return
+	}
+	for _, p := range pending {
+		if p.Key == key && p.UploadID != ours && !p.Initiated.Before(u.start.Add(-strayWindow)) {
+			_ = u.c.abort(u.ctx, bucket, key, p.UploadID)
+		}
+	}
 }
 
 type storedPart struct {
