@@ -120,7 +120,7 @@ const (
 	// bugKeysCutBodyUntyped: a Key Protect answer cut mid-body fails the step
 	// with an untyped "keys: wrap: unexpected EOF", without a retry. Gated:
 	// Key Protect bodies are not cut.
-	bugKeysCutBodyUntyped = true
+	bugKeysCutBodyUntyped = false
 )
 
 // gateKnownBugs turns a fault that would only show a known bug again into
@@ -497,6 +497,7 @@ var chaosCauses = []struct {
 	{"keys.ServiceError", isA[*keys.ServiceError]},
 	{"keys.ErrRateLimited", func(err error) bool { return errors.Is(err, keys.ErrRateLimited) }},
 	{"keys.ErrUnauthorized", func(err error) bool { return errors.Is(err, keys.ErrUnauthorized) }},
+	{"keys.ErrTransport", func(err error) bool { return errors.Is(err, keys.ErrTransport) }},
 	{"iam.ServiceError", isA[*iam.ServiceError]},
 	{"iam.ErrRateLimited", func(err error) bool { return errors.Is(err, iam.ErrRateLimited) }},
 	{"iam.ErrInvalidAPIKey", func(err error) bool { return errors.Is(err, iam.ErrInvalidAPIKey) }},

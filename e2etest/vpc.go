@@ -40,7 +40,6 @@ type vpcImage struct {
 	fileHref        string
 	osName          string
 	keyCRN          string // empty: not encrypted
-	size            int64
 	created         time.Time
 	resourceGroupID string
 }
