@@ -154,6 +154,12 @@ func FuzzRenderEscaping(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v string) {
 		q := Query{Start: t0, End: t1, Outcome: v}
 		dp, err := q.DataPrime()
+		if v == "" { // no outcome: no outcome filter at all
+			if want := "source logs | filter $l.applicationname == 'ibm-audit-event'"; err != nil || dp != want {
+				t.Fatalf("empty outcome: DataPrime = %q, %v; want %q", dp, err, want)
+			}
+			return
+		}
 		if err != nil {
 			if !errors.Is(err, ErrInvalidQuery) {
 				t.Fatalf("error %v is not ErrInvalidQuery", err)
