@@ -191,7 +191,7 @@ func LoadConfig(path string) (Config, error) {
 //	E2E_IAM_URL, E2E_KMS_URL, E2E_COS_URL, E2E_SOFTLAYER_URL, E2E_VPC_URL, E2E_LOGS_URL   Endpoints
 //	KP_INSTANCE_ID       KMS.InstanceID (HPCS_INSTANCE_ID sets it and KMS.HPCS)
 //	E2E_ROOT_KEY_ID, E2E_ROOT_KEY_NAME, E2E_ROOT_KEY_IMPORT_FILE
-//	COS_INSTANCE_ID, E2E_BUCKET, E2E_OBJECT
+//	COS_INSTANCE_ID, E2E_BUCKET, E2E_OBJECT, E2E_COS_PATH_STYLE
 //	E2E_IMAGE_NAME, E2E_IMAGE_OS, E2E_FORMAT
 //	E2E_STATE_FILE, E2E_WORKERS
 func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
@@ -228,6 +228,13 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 			return fmt.Errorf("e2e: E2E_ROOT_KEY_IMPORT_FILE: %w", err)
 		}
 		c.KMS.ImportPayload = b
+	}
+	if v, ok := lookup("E2E_COS_PATH_STYLE"); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("e2e: E2E_COS_PATH_STYLE=%q is not true or false", v)
+		}
+		c.COS.PathStyle = b
 	}
 	if v, ok := lookup("E2E_FORMAT"); ok && v != "" {
 		c.Image.Format = Format(v)

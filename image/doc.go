@@ -17,6 +17,9 @@
 // template or an *ImportError carrying the template ID and IBM's message.
 // Cancelling Wait's context stops the waiting, not the import.
 //
+// VPCClient does the same for VPC custom images (vpcv1 CreateImage of a
+// qcow2+LUKS object with an encrypted data key and its root key CRN).
+//
 // Errors: ErrInvalidRequest (with a *ValidationError naming the field),
 // ErrImportFailed (with *ImportError), and the API's ErrNotFound,
 // ErrUnauthorized, ErrRateLimited, ErrTransport with an *APIError.

@@ -29,6 +29,7 @@ type Info struct {
 	HMACSecretAccessKey string `json:"hmacSecretAccessKey"`
 	SoftLayerURL        string `json:"softLayerUrl"`
 	LogsURL             string `json:"logsUrl"`
+	VPCURL              string `json:"vpcUrl"`
 }
 
 func infoOf(c *e2etest.Cloud) Info {
@@ -37,7 +38,7 @@ func infoOf(c *e2etest.Cloud) Info {
 		IAMURL: c.IAMURL, KMSURL: c.KMSURL, KPInstanceID: c.KPInstanceID, HPCSInstanceID: c.HPCSInstanceID,
 		COSURL: c.COSURL, COSInstanceID: c.COSInstanceID,
 		HMACAccessKeyID: c.HMACAccessKeyID, HMACSecretAccessKey: c.HMACSecretAccessKey,
-		SoftLayerURL: c.SoftLayerURL, LogsURL: c.LogsURL,
+		SoftLayerURL: c.SoftLayerURL, LogsURL: c.LogsURL, VPCURL: c.VPCURL,
 	}
 }
 
@@ -51,8 +52,8 @@ func (i Info) JSON() ([]byte, error) {
 }
 
 // Env is the info as the environment variables e2e.LoadConfig reads, as
-// shell export lines. The COS emulator is path-style only: set
-// "pathStyle": true under "cos" in the config file.
+// shell export lines (the COS emulator is path-style only, hence
+// E2E_COS_PATH_STYLE).
 func (i Info) Env() []byte {
 	var b strings.Builder
 	for _, kv := range [][2]string{
@@ -63,6 +64,8 @@ func (i Info) Env() []byte {
 		{"E2E_COS_URL", i.COSURL},
 		{"E2E_SOFTLAYER_URL", i.SoftLayerURL},
 		{"E2E_LOGS_URL", i.LogsURL},
+		{"E2E_VPC_URL", i.VPCURL},
+		{"E2E_COS_PATH_STYLE", "true"},
 		{"KP_INSTANCE_ID", i.KPInstanceID},
 		{"COS_INSTANCE_ID", i.COSInstanceID},
 	} {
