@@ -124,7 +124,7 @@ type Result struct {
 // error the state is saved up to the last finished step: run again to
 // resume.
 func (p *Pipeline) Run(ctx context.Context, src Source) (*Result, error) {
-	if err := p.load(ctx); err != nil {
+	if err := p.loadFor(ctx, StageRootKey); err != nil {
 		return nil, err
 	}
 	if p.state.StartedAt.IsZero() {
@@ -196,6 +196,12 @@ func (p *Pipeline) load(ctx context.Context) error {
 
 func (p *Pipeline) save(ctx context.Context) error {
 	p.state.UpdatedAt = time.Now().UTC()
+	if p.state.Run == nil {
+		id := p.cfg.identity()
+		p.state.Run = &id
+	} else if p.cfg.Server != nil && (p.state.OrderRequested || p.state.ServerID != 0) && p.state.Run.ServerHostname == "" {
+		p.state.Run.ServerHostname = p.cfg.Server.Hostname
+	}
 	// Save even when ctx is cancelled: the work it records is done.
 	if err := p.store.Save(context.WithoutCancel(ctx), p.state); err != nil {
 		return err
@@ -232,7 +238,7 @@ func (e *StepError) Unwrap() error { return e.Err }
 
 // EnsureRootKey finds or creates the root key and records its CRN.
 func (p *Pipeline) EnsureRootKey(ctx context.Context) error {
-	if err := p.load(ctx); err != nil {
+	if err := p.loadFor(ctx, StageRootKey); err != nil {
 		return err
 	}
 	want := p.cfg.KMS.RootKeyID
@@ -267,7 +273,7 @@ func (p *Pipeline) EnsureRootKey(ctx context.Context) error {
 // the first run (only the WDEK is saved), unwrapped from the saved WDEK on a
 // rerun. The caller must Destroy it.
 func (p *Pipeline) DataKey(ctx context.Context) (*keys.DEK, error) {
-	if err := p.load(ctx); err != nil {
+	if err := p.loadFor(ctx, StageDataKey); err != nil {
 		return nil, err
 	}
 	if p.state.RootKeyID == "" {
@@ -336,7 +342,7 @@ func (p *Pipeline) newDEK(ctx context.Context) (*keys.DEK, keys.WDEK, error) {
 // Authorize ensures Cloud Block Storage (server-protect) may read the KMS
 // instance's keys, which IBM requires before importing an encrypted image.
 func (p *Pipeline) Authorize(ctx context.Context) error {
-	if err := p.load(ctx); err != nil {
+	if err := p.loadFor(ctx, StageAuthorize); err != nil {
 		return err
 	}
 	as := p.authorizations()
@@ -383,7 +389,7 @@ func (p *Pipeline) authorizations() []iam.Authorization {
 // EnsureBucket creates the bucket in the run's region, or checks that an
 // existing one is there.
 func (p *Pipeline) EnsureBucket(ctx context.Context) error {
-	if err := p.load(ctx); err != nil {
+	if err := p.loadFor(ctx, StageBucket); err != nil {
 		return err
 	}
 	b := p.cfg.COS.Bucket
@@ -400,7 +406,7 @@ func (p *Pipeline) EnsureBucket(ctx context.Context) error {
 // straight into a multipart upload: no temporary file, and encryption
 // overlaps the upload. A failed or cancelled upload is aborted.
 func (p *Pipeline) EncryptUpload(ctx context.Context, src Source, dek *keys.DEK) error {
-	if err := p.load(ctx); err != nil {
+	if err := p.loadFor(ctx, StageEncrypt); err != nil {
 		return err
 	}
 	uri := storage.URI{Region: p.cfg.Region, Bucket: p.cfg.COS.Bucket, Object: p.cfg.COS.Object}
@@ -496,7 +502,7 @@ func (p *Pipeline) encode(ctx context.Context, w io.Writer, in *opened, dek *key
 // Verify reads the uploaded object back from COS and opens it with the DEK:
 // the header and key slot always; every byte with Config.FullVerify.
 func (p *Pipeline) Verify(ctx context.Context, dek *keys.DEK) error {
-	if err := p.load(ctx); err != nil {
+	if err := p.loadFor(ctx, StageVerify); err != nil {
 		return err
 	}
 	return p.stage(StageVerify, "verify "+p.state.ObjectURI, p.state.Verified, func() (string, error) {
@@ -550,7 +556,7 @@ func (p *Pipeline) openImage(ctx context.Context, ra *storage.ObjectReaderAt, de
 // Import creates the encrypted image template from the uploaded object and
 // waits until it is active.
 func (p *Pipeline) Import(ctx context.Context) error {
-	if err := p.load(ctx); err != nil {
+	if err := p.loadFor(ctx, StageImport); err != nil {
 		return err
 	}
 	return p.stage(StageImport, "import "+p.cfg.Image.Name, p.state.TemplateReady, func() (string, error) {
@@ -650,7 +656,7 @@ func imageFormat(f Format) image.Format {
 // Trail collects the run's audit events: the root key's wraps and unwraps,
 // the template creation and the server's provisioning, in time order.
 func (p *Pipeline) Trail(ctx context.Context) ([]audit.Event, error) {
-	if err := p.load(ctx); err != nil {
+	if err := p.loadFor(ctx, StageAudit); err != nil {
 		return nil, err
 	}
 	if p.audit == nil {

@@ -42,7 +42,7 @@ func (c ServerConfig) order(templateGUID string) provision.Order {
 // placed, and a rerun that finds it looks the server up (by its hostname
 // and idempotency tag) instead of ordering again.
 func (p *Pipeline) Order(ctx context.Context) (*ServerInfo, error) {
-	if err := p.load(ctx); err != nil {
+	if err := p.loadFor(ctx, StageOrder); err != nil {
 		return nil, err
 	}
 	sc := p.cfg.Server

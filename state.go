@@ -48,6 +48,9 @@ type State struct {
 	// StartedAt is when the first run began (the start of the audit window).
 	StartedAt time.Time `json:"startedAt,omitempty"`
 	UpdatedAt time.Time `json:"updatedAt,omitempty"`
+	// Run is the configuration the state was made for; a rerun with another
+	// refuses with a ConfigChangedError.
+	Run *RunIdentity `json:"run,omitempty"`
 }
 
 // StateStore saves and loads a run's State. Load returns a zero State and no
@@ -123,6 +126,10 @@ func (m *MemoryStore) Load(context.Context) (State, error) { return m.s, nil }
 // Save keeps a copy of s.
 func (m *MemoryStore) Save(_ context.Context, s State) error {
 	s.WDEK = append([]byte(nil), s.WDEK...)
+	if s.Run != nil {
+		r := *s.Run
+		s.Run = &r
+	}
 	m.s = s
 	return nil
 }
