@@ -146,7 +146,11 @@ func printSummary(w io.Writer, res *e2e.Result) {
 	st := res.State
 	fmt.Fprintf(w, "root key   %s\n", st.RootKeyCRN)
 	fmt.Fprintf(w, "object     %s (%s, sha256 %s)\n", st.ObjectURI, humanBytes(st.ObjectSize), st.ObjectSHA256)
-	fmt.Fprintf(w, "template   %d (%s)\n", st.TemplateID, st.TemplateGUID)
+	if st.VPCImageID != "" {
+		fmt.Fprintf(w, "VPC image  %s\n", st.VPCImageID)
+	} else {
+		fmt.Fprintf(w, "template   %d (%s)\n", st.TemplateID, st.TemplateGUID)
+	}
 	if s := res.Server; s != nil {
 		fmt.Fprintf(w, "server     %d %s.%s power %s public %s private %s\n", s.ID, s.Hostname, s.Domain, s.PowerState, s.PublicIP, s.PrivateIP)
 	}
