@@ -307,6 +307,9 @@ func (p *Pipeline) DataKey(ctx context.Context) (*keys.DEK, error) {
 		return fmt.Sprintf("data key generated (%d bytes) and wrapped", d.Len()), nil
 	})
 	if err != nil {
+		if dek != nil {
+			dek.Destroy() // e.g. unwrapped, but saving the rewrapped WDEK failed
+		}
 		return nil, err
 	}
 	return dek, nil
