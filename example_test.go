@@ -25,9 +25,9 @@ func ExamplePipeline_Run() {
 		APIKey: cloud.APIKey,
 		Endpoints: e2e.Endpoints{IAM: cloud.IAMURL, KMS: cloud.KMSURL, COS: cloud.COSURL,
 			SoftLayer: cloud.SoftLayerURL, VPC: cloud.VPCURL},
-		KMS:   e2e.KMSConfig{InstanceID: cloud.KPInstanceID, RootKeyName: "example-root-key"},
-		COS:   e2e.COSConfig{InstanceID: cloud.COSInstanceID, Bucket: "example-images", PathStyle: true},
-		Image: e2e.ImageConfig{Name: "example-image", OS: "UBUNTU_22_64"},
+		KMS:    e2e.KMSConfig{InstanceID: cloud.KPInstanceID, RootKeyName: "example-root-key"},
+		COS:    e2e.COSConfig{InstanceID: cloud.COSInstanceID, Bucket: "example-images", PathStyle: true},
+		Image:  e2e.ImageConfig{Name: "example-image", OS: "UBUNTU_22_64"},
 		Server: &e2e.ServerConfig{Hostname: "example-vsi", Domain: "example.com", Datacenter: "dal10"},
 		// Fast settings for the emulator; the defaults suit IBM Cloud.
 		Encrypt:      e2e.EncryptConfig{IterTime: e2e.Duration(10 * time.Millisecond)},
