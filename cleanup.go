@@ -49,6 +49,20 @@ func (p *Pipeline) Cleanup(ctx context.Context, what CleanupOptions) error {
 		ce.LeftBehind = append(ce.LeftBehind, what)
 		ce.Errs = append(ce.Errs, err)
 	}
+	// A crash after the import or the order was sent but before its answer
+	// was saved leaves only the intent in the state: find what it created.
+	if what.Template && p.state.TemplateID == 0 && p.state.ImportToken != "" {
+		if err := p.adoptTemplate(ctx); err != nil {
+			fail("the template of an interrupted import", err)
+		} else if p.state.TemplateID == 0 {
+			p.state.ImportToken = "" // that import never reached IBM Cloud
+		}
+	}
+	if what.Server && p.state.ServerID == 0 && p.state.OrderRequested {
+		if err := p.findOrdered(ctx); err != nil {
+			fail("the server of an interrupted order", err)
+		}
+	}
 	if what.Server && p.state.ServerID != 0 {
 		if err := p.servers.Cancel(ctx, p.state.ServerID); err != nil && !errors.Is(err, provision.ErrNotFound) {
 			fail(fmt.Sprintf("server %d", p.state.ServerID), err)
@@ -86,6 +100,25 @@ func (p *Pipeline) Cleanup(ctx context.Context, what CleanupOptions) error {
 	}
 	if len(ce.Errs) > 0 {
 		return ce
+	}
+	return nil
+}
+
+// findOrdered looks for the server of an order whose answer was lost, by
+// the configured host name and the order's idempotency tag, and records it;
+// none found means the order never took effect.
+func (p *Pipeline) findOrdered(ctx context.Context) error {
+	if p.cfg.Server == nil {
+		return errors.New("an order was sent but no server is configured to look it up by")
+	}
+	srv, found, err := p.servers.Find(ctx, p.cfg.Server.order(p.state.TemplateGUID))
+	if err != nil {
+		return err
+	}
+	if found {
+		p.state.ServerID, p.state.ServerHostname = srv.ID, srv.Hostname
+	} else {
+		p.state.OrderRequested = false
 	}
 	return nil
 }

@@ -1,0 +1,53 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/e2eimage/e2e"
+	"github.com/e2eimage/e2e/internal/demo"
+)
+
+// TestCleanupFindsWhatALostAnswerCreated: a run crashed after placing the
+// order and the import but before saving their answers (the state has the
+// intent, OrderRequested and ImportToken, not the IDs). Cleanup must find
+// and delete that server and template, not report success and leave them.
+func TestCleanupFindsWhatALostAnswerCreated(t *testing.T) {
+	cloud := startCloud(t)
+	cfg := testConfig(cloud)
+	cfg.Audit = false
+	img := demo.Image(1<<20, 9)
+	p, err := e2e.New(cfg, e2e.WithStateStore(&e2e.MemoryStore{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Run(context.Background(), e2e.FromReader(bytes.NewReader(img), int64(len(img))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The state as saved just before the two answers came back.
+	st := res.State
+	if !st.OrderRequested || st.ImportToken == "" {
+		t.Fatalf("state has no order intent or import token: %+v", st)
+	}
+	st.ServerID, st.ServerHostname, st.ServerReady = 0, "", false
+	st.TemplateID, st.TemplateGUID, st.TemplateReady = 0, "", false
+	store := &e2e.MemoryStore{}
+	if err := store.Save(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	p2, err := e2e.New(cfg, e2e.WithStateStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p2.Cleanup(context.Background(), e2e.CleanupAll); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := len(cloud.Guests()), len(cloud.Templates()); n != 0 || m != 0 {
+		t.Errorf("after Cleanup of an interrupted run: %d servers, %d templates left", n, m)
+	}
+	if got := p2.State(); got.OrderRequested || got.ImportToken != "" || got.ServerID != 0 || got.TemplateID != 0 {
+		t.Errorf("state after Cleanup still names an order or import: %+v", got)
+	}
+}
