@@ -67,6 +67,10 @@ func TestRerunRefusesAChangedConfig(t *testing.T) {
 			if !errors.As(err, &se) || se.Stage != e2e.StageRootKey {
 				t.Errorf("err = %#v, want a StepError at %s", err, e2e.StageRootKey)
 			}
+			plan, err := p.Plan(context.Background(), e2e.FromReader(bytes.NewReader(img), int64(len(img))))
+			if err != nil || !errors.As(plan.Err(), &ce) || ce.Field != tc.field {
+				t.Errorf("Plan with another %s: %v, problems %v, want a ConfigChangedError naming it", tc.field, err, plan.Err())
+			}
 			// A step called alone refuses too.
 			if err := p.Import(context.Background()); !errors.Is(err, e2e.ErrConfigChanged) {
 				t.Errorf("Import alone: err = %v, want ErrConfigChanged", err)

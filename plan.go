@@ -67,6 +67,14 @@ func (p *Pipeline) Plan(ctx context.Context, src Source) (*Plan, error) {
 		plan.Steps = append(plan.Steps, PlannedStep{Stage: s, Action: action, Detail: detail, Problem: problem})
 	}
 
+	// A state made for another configuration: Run would refuse it.
+	if st.Run != nil {
+		if err := st.Run.check(p.cfg.identity(), st.OrderRequested || st.ServerID != 0); err != nil {
+			add(StageRootKey, "check failed", "saved state", err)
+			return plan, nil
+		}
+	}
+
 	// Credentials first: without a token nothing else can be checked.
 	if _, err := p.tokens.Token(ctx); err != nil {
 		add(StageRootKey, "check failed", "IAM token for the API key", err)
