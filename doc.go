@@ -16,6 +16,15 @@
 //   - provision: order a virtual server from the template and wait.
 //   - audit: the Activity Tracker events of the run, from IBM Cloud Logs.
 //
+// Pipeline chains them. It saves a State after every step (never the DEK)
+// through a StateStore, so a rerun after a failure or a crash resumes where
+// the last run stopped and never creates a second root key, template or
+// server. The state remembers the configuration it was made for (region,
+// KMS instance, root key, format, image name, bucket, object, ordered host
+// name): a rerun with another refuses with a ConfigChangedError naming the
+// field rather than reuse results made for the old one. Cleanup deletes
+// what a run created, including what an interrupted import or order left.
+//
 // Package e2etest is an emulated IBM Cloud that the tests, the examples and
 // the quickstart run against; cmd/e2eimage is the command-line tool.
 package e2e
