@@ -58,6 +58,11 @@ func (p *Pipeline) Cleanup(ctx context.Context, what CleanupOptions) error {
 			p.state.ImportToken = "" // that import never reached IBM Cloud
 		}
 	}
+	if what.Template && p.cfg.Image.Format.vpc() && p.state.VPCImageID == "" && p.state.RootKeyCRN != "" {
+		if err := p.findVPCImage(ctx, true); err != nil {
+			fail("the VPC image of an interrupted import", err)
+		}
+	}
 	if what.Server && p.state.ServerID == 0 && p.state.OrderRequested {
 		if err := p.findOrdered(ctx); err != nil {
 			fail("the server of an interrupted order", err)

@@ -51,3 +51,41 @@ func TestCleanupFindsWhatALostAnswerCreated(t *testing.T) {
 		t.Errorf("state after Cleanup still names an order or import: %+v", got)
 	}
 }
+
+// TestCleanupFindsAVPCImageWhoseAnswerWasLost: the VPC import took effect
+// but its answer (the image ID) was never saved; Cleanup finds the image
+// by its name and key and deletes it.
+func TestCleanupFindsAVPCImageWhoseAnswerWasLost(t *testing.T) {
+	cloud := startCloud(t)
+	cfg := testConfig(cloud)
+	cfg.Audit = false
+	cfg.Server = nil
+	cfg.Image = e2e.ImageConfig{Name: "lost-vpc-image", OS: "ubuntu-24-04-amd64", Format: e2e.QCOW2LUKS}
+	path := writeTemp(t, demo.Image(2<<20, 3))
+	p, err := e2e.New(cfg, e2e.WithStateStore(&e2e.MemoryStore{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Run(context.Background(), e2e.FromFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := res.State
+	st.VPCImageID, st.TemplateReady = "", false
+	store := &e2e.MemoryStore{}
+	if err := store.Save(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	p2, err := e2e.New(cfg, e2e.WithStateStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p2.Cleanup(context.Background(), e2e.CleanupAll); err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range cloud.VPCImages() {
+		if im.Status != "deleting" && im.Status != "deleted" {
+			t.Errorf("after Cleanup: VPC image %+v left", im)
+		}
+	}
+}

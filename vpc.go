@@ -16,14 +16,8 @@ import (
 // it twice.
 func (p *Pipeline) importVPC(ctx context.Context) (string, error) {
 	if p.state.VPCImageID == "" {
-		ims, err := p.vpc.List(ctx, p.cfg.Image.Name)
-		if err != nil {
-			return "", fmt.Errorf("look for an image of an interrupted import: %w", err)
-		}
-		for _, im := range ims {
-			if !im.Failed() && im.EncryptionKeyCRN == p.state.RootKeyCRN {
-				p.state.VPCImageID = im.ID
-			}
+		if err := p.findVPCImage(ctx, false); err != nil {
+			return "", err
 		}
 	}
 	if p.state.VPCImageID == "" {
@@ -61,4 +55,21 @@ func (p *Pipeline) importVPC(ctx context.Context) (string, error) {
 	}
 	p.state.TemplateReady = true
 	return fmt.Sprintf("VPC image %s (%s) available", im.Name, im.ID), p.save(ctx)
+}
+
+// findVPCImage records the image an interrupted import created (its answer
+// lost): the one with the run's image name and root key. VPC image names
+// are unique per region. Failed images count only with failed set (for
+// Cleanup, which deletes them too).
+func (p *Pipeline) findVPCImage(ctx context.Context, failed bool) error {
+	ims, err := p.vpc.List(ctx, p.cfg.Image.Name)
+	if err != nil {
+		return fmt.Errorf("look for an image of an interrupted import: %w", err)
+	}
+	for _, im := range ims {
+		if (failed || !im.Failed()) && im.EncryptionKeyCRN == p.state.RootKeyCRN {
+			p.state.VPCImageID = im.ID
+		}
+	}
+	return nil
 }
