@@ -120,16 +120,21 @@ type MemoryStore struct {
 	s State
 }
 
-// Load returns the saved state.
-func (m *MemoryStore) Load(context.Context) (State, error) { return m.s, nil }
+// Load returns a copy of the saved state.
+func (m *MemoryStore) Load(context.Context) (State, error) { return m.s.clone(), nil }
 
 // Save keeps a copy of s.
 func (m *MemoryStore) Save(_ context.Context, s State) error {
+	m.s = s.clone()
+	return nil
+}
+
+// clone copies s deeply: a change to the copy must not change a saved state.
+func (s State) clone() State {
 	s.WDEK = append([]byte(nil), s.WDEK...)
 	if s.Run != nil {
 		r := *s.Run
 		s.Run = &r
 	}
-	m.s = s
-	return nil
+	return s
 }

@@ -52,3 +52,20 @@ func TestFileStoreCorrupt(t *testing.T) {
 		t.Error("Save into a missing directory succeeded")
 	}
 }
+
+// TestMemoryStoreLoadIsACopy: changing a loaded state (as a step does
+// before it saves) must not change what the store holds.
+func TestMemoryStoreLoadIsACopy(t *testing.T) {
+	ctx := context.Background()
+	m := &MemoryStore{}
+	if err := m.Save(ctx, State{WDEK: []byte("wdek"), Run: &RunIdentity{ImageName: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := m.Load(ctx)
+	got.Run.ImageName = "b"
+	got.WDEK[0] = 'X'
+	again, _ := m.Load(ctx)
+	if again.Run.ImageName != "a" || string(again.WDEK) != "wdek" {
+		t.Errorf("the store changed with a loaded copy: %+v %q", again.Run, again.WDEK)
+	}
+}
