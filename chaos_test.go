@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -365,6 +366,9 @@ func (r *chaosRun) run(dir string) {
 		case o := <-ch:
 			res, err = o.res, o.err
 		case <-time.After(chaosHang):
+			// Keep the evidence: every goroutine's stack, before the cancel
+			// unwinds them (a hang was seen twice under heavy machine load).
+			_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
 			cancel()
 			select {
 			case o := <-ch:
