@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/e2eimage/e2e/e2etest"
 	"github.com/e2eimage/e2e/iam"
 	"github.com/e2eimage/e2e/internal/demo"
+	"github.com/e2eimage/e2e/internal/testtool"
 	"github.com/e2eimage/e2e/luks"
 	"github.com/e2eimage/e2e/storage"
 )
@@ -334,7 +334,7 @@ func BenchmarkUploadOnly(b *testing.B) {
 // benchMeter measures this process: CPU time over the benchmark, peak RSS.
 type benchMeter struct{ cpu0 time.Duration }
 
-func startBenchMeter() benchMeter { return benchMeter{cpu0: benchCPUTime()} }
+func startBenchMeter() benchMeter { return benchMeter{cpu0: testtool.CPUTime()} }
 
 func (m benchMeter) report(b *testing.B, external bool) {
 	if !external {
@@ -343,35 +343,10 @@ func (m benchMeter) report(b *testing.B, external bool) {
 		})
 		return
 	}
-	b.ReportMetric((benchCPUTime()-m.cpu0).Seconds()/float64(b.N), "client-cpu-s/op")
-	if rss := benchPeakRSS(); rss > 0 {
+	b.ReportMetric((testtool.CPUTime()-m.cpu0).Seconds()/float64(b.N), "client-cpu-s/op")
+	if rss := testtool.PeakRSSMiB(); rss > 0 {
 		b.ReportMetric(rss, "peak-RSS-MiB")
 	}
 }
 
 var benchInProcessNote sync.Once
-
-// benchPeakRSS is the process's peak resident set size in MiB (Linux's
-// VmHWM), 0 where /proc is missing.
-func benchPeakRSS() float64 {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// benchCPUTime is the CPU time (user + system) the process used so far.
-func benchCPUTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}

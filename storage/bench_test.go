@@ -11,9 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/IBM/ibm-cos-sdk-go/aws"
 	"github.com/IBM/ibm-cos-sdk-go/aws/credentials"
@@ -21,6 +19,7 @@ import (
 	"github.com/IBM/ibm-cos-sdk-go/service/s3"
 	"github.com/IBM/ibm-cos-sdk-go/service/s3/s3manager"
 
+	"github.com/e2eimage/e2e/internal/testtool"
 	"github.com/e2eimage/e2e/storage"
 )
 
@@ -68,30 +67,6 @@ func generate(w io.Writer, size int64) error {
 	return nil
 }
 
-// peakRSS returns the process's peak resident set size in MiB (Linux).
-func peakRSS() float64 {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// cpuTime is the CPU time (user + system) the process used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkUploadVersityGW uploads to a real S3 server on loopback: "stream"
 // is Upload from a pipe fed by a generator (the SDK's use), "memory" is the
 // COS SDK's s3manager.Uploader sending the same bytes from memory with the
@@ -109,7 +84,7 @@ func BenchmarkUploadVersityGW(b *testing.B) {
 
 	b.Run("stream", func(b *testing.B) {
 		b.SetBytes(size)
-		cpu0 := cpuTime()
+		cpu0 := testtool.CPUTime()
 		for b.Loop() {
 			pr, pw := io.Pipe()
 			go func() { pw.CloseWithError(generate(pw, size)) }()
@@ -121,8 +96,8 @@ func BenchmarkUploadVersityGW(b *testing.B) {
 				b.Fatalf("stored %d bytes, want %d", res.Size, size)
 			}
 		}
-		b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "client-cpu-s/op")
-		b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+		b.ReportMetric((testtool.CPUTime()-cpu0).Seconds()/float64(b.N), "client-cpu-s/op")
+		b.ReportMetric(testtool.PeakRSSMiB(), "peak-RSS-MiB")
 	})
 
 	b.Run("memory", func(b *testing.B) {
@@ -144,14 +119,14 @@ func BenchmarkUploadVersityGW(b *testing.B) {
 			u.Concurrency = storage.DefaultConcurrency
 		})
 		b.SetBytes(size)
-		cpu0 := cpuTime()
+		cpu0 := testtool.CPUTime()
 		for b.Loop() {
 			if _, err := up.UploadWithContext(ctx, &s3manager.UploadInput{Bucket: aws.String(bucket),
 				Key: aws.String("memory.img"), Body: bytes.NewReader(data)}); err != nil {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "client-cpu-s/op")
-		b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+		b.ReportMetric((testtool.CPUTime()-cpu0).Seconds()/float64(b.N), "client-cpu-s/op")
+		b.ReportMetric(testtool.PeakRSSMiB(), "peak-RSS-MiB")
 	})
 }
