@@ -106,40 +106,6 @@ func (f chaosFault) String() string {
 	return fmt.Sprintf("%s:%s %s×%d", f.at.svc, op, f.kind, f.fault.Times)
 }
 
-// Known bugs the chaos runs found, each gating the faults that trigger it
-// (see the report); set one to false once its fix is in.
-const (
-	// bugOrderWaitsTenMinutes: after a 5xx or an unanswered placeOrder the
-	// outcome is unknown, so provision.Order looks for the server for its
-	// FindTimeout, 10 minutes by default, which the pipeline does not let a
-	// caller shorten. Gated: placeOrder gets no 5xx and no plain drop.
-	bugOrderWaitsTenMinutes = false
-	// bugImportNotIdempotent: when createFromIcos's answer is lost after the
-	// template was created, the pipeline saved no template ID and the rerun
-	// imports a second template. Gated: SoftLayer bodies are not cut.
-	bugImportNotIdempotent = false
-	// bugKeysCutBodyUntyped: a Key Protect answer cut mid-body fails the step
-	// with an untyped "keys: wrap: unexpected EOF", without a retry. Gated:
-	// Key Protect bodies are not cut.
-	bugKeysCutBodyUntyped = false
-)
-
-// gateKnownBugs turns a fault that would only show a known bug again into
-// one that does not.
-func gateKnownBugs(f chaosFault) chaosFault {
-	cut := f.fault.Drop && f.fault.DropAfter > 0
-	switch {
-	case bugOrderWaitsTenMinutes && strings.HasSuffix(f.at.op, "::placeOrder") && (f.fault.Status >= 500 || f.fault.Drop && !cut):
-		f.fault = e2etest.Fault{Status: 429, Times: 1}
-		f.kind = "429"
-	case bugImportNotIdempotent && f.at.svc == e2etest.ServiceSoftLayer && cut,
-		bugKeysCutBodyUntyped && f.at.svc == e2etest.ServiceKMS && cut:
-		f.fault.DropAfter = 0
-		f.kind = "drop"
-	}
-	return f
-}
-
 func randomFault(rng *rand.Rand) chaosFault {
 	f := chaosFault{at: chaosOps[rng.IntN(len(chaosOps))]}
 	f.fault.Times = 1 + rng.IntN(3)
@@ -162,7 +128,7 @@ func randomFault(rng *rand.Rand) chaosFault {
 		f.fault.Latency = time.Duration(20+rng.IntN(200)) * time.Millisecond
 		f.kind = "slow" + f.fault.Latency.String()
 	}
-	return gateKnownBugs(f)
+	return f
 }
 
 // chaosRun is the plan and the outcome of one run.
@@ -331,11 +297,6 @@ func (r *chaosRun) run(dir string) {
 		updates := 0
 		progress := func(u e2e.Update) {
 			if attempt != 1 || r.crashAt == 0 {
-				return
-			}
-			// BUG gate: a cancel in the middle of the encryption races the
-			// upload's abort (see bugEncodeLeavesLUKSWriterOpen).
-			if bugEncodeLeavesLUKSWriterOpen && u.Stage == e2e.StageEncrypt {
 				return
 			}
 			mu.Lock()

@@ -22,17 +22,7 @@ func TestRerunRefusesAChangedConfig(t *testing.T) {
 	img := demo.Image(1<<20, 1)
 	store := &e2e.MemoryStore{}
 	// Stop after the upload: what was saved is tied to the bucket and object.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, err := e2e.New(cfg, e2e.WithStateStore(store), e2e.WithProgress(func(u e2e.Update) {
-		if u.Stage == e2e.StageEncrypt && u.Finished {
-			cancel()
-		}
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Run(ctx, e2e.FromReader(bytes.NewReader(img), int64(len(img)))); !errors.Is(err, context.Canceled) {
+	if err := runCrashingAfter(t, cfg, store, e2e.StageEncrypt, img); !errors.Is(err, context.Canceled) {
 		t.Fatalf("first run: %v, want context.Canceled", err)
 	}
 	saved, _ := store.Load(context.Background())

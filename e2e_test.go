@@ -201,17 +201,7 @@ func TestResumeAfterEveryStep(t *testing.T) {
 			cfg := testConfig(cloud)
 			cfg.Audit = false
 			store := &e2e.MemoryStore{}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			p, err := e2e.New(cfg, e2e.WithStateStore(store), e2e.WithProgress(func(u e2e.Update) {
-				if u.Stage == crashAfter && u.Finished {
-					cancel()
-				}
-			}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = p.Run(ctx, e2e.FromReader(bytes.NewReader(img), int64(len(img))))
+			err := runCrashingAfter(t, cfg, store, crashAfter, img)
 			if crashAfter != e2e.StageOrder && !errors.Is(err, context.Canceled) {
 				t.Fatalf("first run after a crash at %s: err = %v, want context.Canceled", crashAfter, err)
 			}

@@ -22,17 +22,7 @@ func TestRerunAfterRootKeyRotation(t *testing.T) {
 	cfg.Server = nil
 	img := demo.Image(1<<20, 5)
 	store := &e2e.MemoryStore{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, err := e2e.New(cfg, e2e.WithStateStore(store), e2e.WithProgress(func(u e2e.Update) {
-		if u.Stage == e2e.StageVerify && u.Finished {
-			cancel()
-		}
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Run(ctx, e2e.FromReader(bytes.NewReader(img), int64(len(img)))); !errors.Is(err, context.Canceled) {
+	if err := runCrashingAfter(t, cfg, store, e2e.StageVerify, img); !errors.Is(err, context.Canceled) {
 		t.Fatalf("first run: %v, want context.Canceled", err)
 	}
 	before, _ := store.Load(context.Background())
