@@ -76,39 +76,39 @@ func encodeDisk(ctx context.Context, cfg Config, w io.Writer, in *opened, dek *k
 	return fmt.Errorf("e2e: format %q is not supported", cfg.Image.Format)
 }
 
-// verifyDisk opens an uploaded disk-container image with the DEK.
+// verifyDisk opens an uploaded disk-container image with the DEK; with
+// FullVerify it decrypts every byte into h.
 func verifyDisk(ctx context.Context, cfg Config, ra *storage.ObjectReaderAt, dek *keys.DEK, h hash.Hash) (int64, error) {
-	switch cfg.Image.Format {
-	case EncryptedVHD:
-		key, err := dek.VHDKey()
-		if err != nil {
-			return 0, err
-		}
-		defer clear(key)
-		d, err := disk.OpenEncryptedVHD(ra, ra.Size(), key)
-		if err != nil {
-			return 0, err
-		}
-		defer d.Close()
-		if !cfg.FullVerify {
-			return 0, nil
-		}
-		return io.Copy(h, ctxReader{ctx, io.NewSectionReader(d, 0, d.Size())})
-	case QCOW2LUKS:
-		pass, err := dek.QCOW2Passphrase()
-		if err != nil {
-			return 0, err
-		}
-		defer clear(pass)
-		d, err := disk.OpenQCOW2LUKS(ra, ra.Size(), pass)
-		if err != nil {
-			return 0, err
-		}
-		defer d.Close()
-		if !cfg.FullVerify {
-			return 0, nil
-		}
-		return io.Copy(h, ctxReader{ctx, io.NewSectionReader(d, 0, d.Size())})
+	d, err := openEncryptedDisk(cfg.Image.Format, ra, dek)
+	if err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("e2e: format %q is not supported", cfg.Image.Format)
+	defer d.Close()
+	if !cfg.FullVerify {
+		return 0, nil
+	}
+	return io.Copy(h, ctxReader{ctx, io.NewSectionReader(d, 0, d.Size())})
+}
+
+// openEncryptedDisk opens an encrypted VHD or qcow2+LUKS object with the
+// secret the format derives from the DEK.
+func openEncryptedDisk(f Format, ra *storage.ObjectReaderAt, dek *keys.DEK) (disk.Disk, error) {
+	var secret []byte
+	var err error
+	var open func(io.ReaderAt, int64, []byte) (disk.Disk, error)
+	switch f {
+	case EncryptedVHD:
+		secret, err = dek.VHDKey()
+		open = disk.OpenEncryptedVHD
+	case QCOW2LUKS:
+		secret, err = dek.QCOW2Passphrase()
+		open = disk.OpenQCOW2LUKS
+	default:
+		return nil, fmt.Errorf("e2e: format %q is not supported", f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer clear(secret)
+	return open(ra, ra.Size(), secret)
 }
