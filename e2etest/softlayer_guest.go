@@ -116,23 +116,36 @@ func (c *Cloud) slNewGuest(s slGuestSpec, orderID int) *slGuest {
 	tx.GuestID = g.ID
 	g.Transaction = tx
 	sl.guests[g.ID] = g
-	// SoftLayer sets provisionDate before the last post-provision
-	// transaction ends: the reason clients wait for both, twice.
-	c.slAfter(tx.Duration*4/5, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if g.Transaction == tx {
-			g.ProvisionDate, g.PowerState = time.Now(), "RUNNING"
-		}
-	})
-	c.slAfter(tx.Duration, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if g.Transaction == tx {
-			g.Transaction = nil
-		}
-	})
+	provisioned, finished := c.slProvisionEvents(g, tx)
+	c.slAfter(tx.Duration*4/5, provisioned)
+	c.slAfter(tx.Duration, finished)
 	return g
+}
+
+// slProvisionEvents returns what happens to g at 4/5 of its provisioning
+// transaction tx (SoftLayer sets provisionDate before the last
+// post-provision step ends: the reason clients wait for both, twice) and
+// at its end. Their timers may run in either order — timers that expire
+// in one scheduler pass, as in a process starved of CPU, start their
+// goroutines newest first — so the end also does what is due at 4/5: a
+// guest must never be left idle and unprovisioned.
+func (c *Cloud) slProvisionEvents(g *slGuest, tx *slTransaction) (provisioned, finished func()) {
+	step := func(end bool) func() {
+		return func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if g.Transaction != tx {
+				return // deleted, or its provisioning already ended
+			}
+			if g.ProvisionDate.IsZero() {
+				g.ProvisionDate, g.PowerState = time.Now(), "RUNNING"
+			}
+			if end {
+				g.Transaction = nil
+			}
+		}
+	}
+	return step(false), step(true)
 }
 
 func (c *Cloud) slRecordProvision(call *slCall, g *slGuest) {
