@@ -8,11 +8,15 @@ import (
 )
 
 // Poller polls with backoff (×1.5 up to MaxInterval), tolerating up to
-// MaxFailures temporary API failures in a row.
+// MaxFailures temporary API failures in a row. After a failure that carries
+// a Retry-After (a 429 or 503 APIError) the next poll waits that long if it
+// is longer than the interval, capped at MaxRetryAfter.
 type Poller struct {
 	Interval    time.Duration
 	MaxInterval time.Duration
 	MaxFailures int
+
+	sleep func(context.Context, time.Duration) error // the clock; tests replace it
 }
 
 // Run calls poll until it reports done or a permanent error. again asks
@@ -22,6 +26,10 @@ func (p Poller) Run(ctx context.Context, what string, poll func() (done, again b
 	interval := p.Interval
 	maxInterval := max(p.MaxInterval, p.Interval)
 	failures := 0
+	sleep := p.sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
 	for {
 		done, again, err := poll()
 		switch {
@@ -43,12 +51,12 @@ func (p Poller) Run(ctx context.Context, what string, poll func() (done, again b
 		default:
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		t := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%s: %w", what, ctx.Err())
-		case <-t.C:
+		wait := interval
+		if err != nil {
+			wait = retryWait(interval, err)
+		}
+		if cerr := sleep(ctx, wait); cerr != nil {
+			return fmt.Errorf("%s: %w", what, cerr)
 		}
 		interval = min(interval*3/2, maxInterval)
 	}

@@ -54,6 +54,10 @@ type APIError struct {
 	Exception  string // SoftLayer exception class, e.g. "SoftLayer_Exception_ObjectNotFound"
 	Message    string
 	Err        error // the transport error, if any
+	// RetryAfter is the wait a 429 or 503 answer asked for in its
+	// Retry-After header (seconds or an HTTP date), 0 when none. Retries
+	// honour it up to MaxRetryAfter.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {
@@ -67,7 +71,10 @@ func (e *APIError) Error() string {
 	default:
 		b.WriteString(e.Message)
 	}
-	if e.StatusCode != 0 {
+	switch {
+	case e.StatusCode != 0 && e.RetryAfter > 0:
+		fmt.Fprintf(&b, " (HTTP %d, retry after %v)", e.StatusCode, e.RetryAfter)
+	case e.StatusCode != 0:
 		fmt.Fprintf(&b, " (HTTP %d)", e.StatusCode)
 	}
 	return b.String()
@@ -109,7 +116,8 @@ func (e *APIError) Temporary() bool {
 
 // Session is a long-lived, concurrency-safe source of per-call sessions.
 type Session struct {
-	cfg Config
+	cfg   Config
+	sleep func(context.Context, time.Duration) error // the clock; tests replace it
 }
 
 // New validates cfg and fills in defaults: the public endpoint, a two
@@ -155,7 +163,7 @@ func New(cfg Config) (*Session, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Transport: http.DefaultTransport}
 	}
-	return &Session{cfg: cfg}, nil
+	return &Session{cfg: cfg, sleep: sleepCtx}, nil
 }
 
 // Retries is the configured number of retries of idempotent calls.
@@ -168,6 +176,10 @@ func (s *Session) Retries() int { return s.cfg.Retries }
 // helps only if Token then returns a fresher token: it is not told the
 // last one was refused, and a cache (iam.TokenSource) hands out the same
 // token until it nears its expiry.
+//
+// Retries wait RetryWait, doubling up to 30 s, or as long as a 429 or 503
+// answer's Retry-After asks if that is longer, capped at MaxRetryAfter;
+// a cancelled ctx ends the wait at once with ctx.Err.
 func (s *Session) Call(ctx context.Context, service, method string, idempotent bool, f func(*session.Session) error) error {
 	wait := s.cfg.RetryWait
 	refreshed := false
@@ -192,12 +204,8 @@ func (s *Session) Call(ctx context.Context, service, method string, idempotent b
 		if !idempotent || !ae.Temporary() || attempt >= s.cfg.Retries {
 			return err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (while retrying after: %v)", ctx.Err(), err)
-		case <-t.C:
+		if cerr := s.sleep(ctx, retryWait(wait, err)); cerr != nil {
+			return fmt.Errorf("%w (while retrying after: %v)", cerr, err)
 		}
 		wait = min(wait*2, 30*time.Second)
 	}
@@ -267,6 +275,9 @@ func (s *Session) classify(ctx context.Context, service, method string, err erro
 		if ae.StatusCode == 520 || ae.StatusCode == 599 { // softlayer-go's codes for "no answer"
 			ae.StatusCode = 0
 		}
+		if body != nil && body.status == ae.StatusCode && hasRetryAfter(ae.StatusCode) {
+			ae.RetryAfter = body.retryAfter
+		}
 	} else {
 		ae.Err = err
 	}
@@ -293,10 +304,17 @@ func ErrorInBody(raw []byte) (code, msg string, ok bool) {
 	return e.Code, e.Error, true
 }
 
-// lastBody keeps the head of the last response body of one call.
-type lastBody struct{ b []byte }
+// lastBody keeps the head of the last response body of one call, and what
+// softlayer-go does not pass on from its head: the status and the
+// Retry-After header.
+type lastBody struct {
+	b          []byte
+	status     int
+	retryAfter time.Duration
+}
 
-// recorder tees the first 4 KiB of each response body into body.
+// recorder tees the first 4 KiB of each response body into body and notes
+// its Retry-After.
 type recorder struct {
 	next http.RoundTripper
 	body *lastBody
@@ -308,6 +326,10 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	r.body.b = r.body.b[:0]
+	r.body.status, r.body.retryAfter = resp.StatusCode, 0
+	if hasRetryAfter(resp.StatusCode) {
+		r.body.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
 	resp.Body = &teeBody{ReadCloser: resp.Body, dst: r.body}
 	return resp, nil
 }
