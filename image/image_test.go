@@ -123,6 +123,10 @@ func TestImportValidation(t *testing.T) {
 		{"URI", func(r *image.ImportRequest) { r.URI = "s3://us-south/images/disk.img" }},
 		{"URI", func(r *image.ImportRequest) { r.URI = "cos://us-south/images" }},
 		{"URI", func(r *image.ImportRequest) { r.URI = "cos://us-south/Bad_Bucket/disk.img" }},
+		{"URI", func(r *image.ImportRequest) { r.URI = "cos://us-south/images/disks/" }}, // a folder
+		// A cross-region bucket is a valid URI, but an encrypted import needs
+		// the bucket in the key's region: the key is what is refused.
+		{"RootKeyCRN", func(r *image.ImportRequest) { r.URI = "cos://us/images/disk.img" }},
 		{"URI", func(r *image.ImportRequest) { r.Format = image.EncryptedVHD }},
 		{"IBMAPIKey", func(r *image.ImportRequest) { r.IBMAPIKey = "" }},
 		{"IBMAPIKey", func(r *image.ImportRequest) { r.HMACAccessKeyID, r.HMACSecretAccessKey = "a", "b" }},
@@ -436,7 +440,8 @@ func TestImportEncryptedVHD(t *testing.T) {
 }
 
 func FuzzParseCOSURI(f *testing.F) {
-	for _, s := range []string{"cos://us-south/images/ubuntu.vhd-0.vhd", "cos://eu-de/b.c-d/dir/obj", "cos://us-south/images", "s3://x/y/z", "cos://US/b/o"} {
+	for _, s := range []string{"cos://us-south/images/ubuntu.vhd-0.vhd", "cos://eu-de/b.c-d/dir/obj", "cos://us-south/images", "s3://x/y/z", "cos://US/b/o",
+		"cos://us/images/x.vhd", "cos://ams03/images/x.vhd", "cos://us-south/images/dir/"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -449,6 +454,9 @@ func FuzzParseCOSURI(f *testing.F) {
 		}
 		if u.String() != s {
 			t.Fatalf("%q parsed as %+v, which prints %q", s, u, u.String())
+		}
+		if strings.HasSuffix(u.Object, "/") {
+			t.Fatalf("%q: accepted a folder %q as an image object", s, u.Object)
 		}
 	})
 }

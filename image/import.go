@@ -12,6 +12,7 @@ import (
 	"github.com/softlayer/softlayer-go/session"
 	"github.com/softlayer/softlayer-go/sl"
 
+	"github.com/e2eimage/e2e/internal/cosuri"
 	"github.com/e2eimage/e2e/internal/slsession"
 )
 
@@ -64,40 +65,31 @@ type ImportRequest struct {
 	Size int64
 }
 
-// COSURI is a parsed cos://<region>/<bucket>/<object> URI.
-type COSURI struct {
-	Region, Bucket, Object string
-}
+// COSURI is a parsed cos://<region>/<bucket>/<object> URI. Region is a
+// COS location: regional ("us-south"), cross-region ("us") or single-site
+// ("ams03"); the object key is taken literally and must not end in "/" (a
+// folder). The rules are exactly those of storage.ParseURI: both wrap one
+// parser, so an object the upload named is never refused here.
+type COSURI cosuri.URI
 
-func (u COSURI) String() string { return "cos://" + u.Region + "/" + u.Bucket + "/" + u.Object }
+// String returns the URI as cos://region/bucket/object.
+func (u COSURI) String() string { return cosuri.URI(u).String() }
 
 var (
+	// regionPattern is a VPC region ("us-south"): VPC has no cross-region
+	// or single-site locations, unlike the COS locations a COSURI names.
 	regionPattern = regexp.MustCompile(`^[a-z]{2}-[a-z]+$`)
-	bucketPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	osRefPattern  = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9.-]+)*_(32|64)$`)
 )
 
 // ParseCOSURI parses and checks a cos://<region>/<bucket>/<object> URI.
+// Errors are a *ValidationError on the field "URI".
 func ParseCOSURI(s string) (COSURI, error) {
-	rest, ok := strings.CutPrefix(s, "cos://")
-	if !ok {
-		return COSURI{}, invalid("URI", "%q does not start with cos://", s)
+	u, err := cosuri.Parse(s)
+	if err != nil {
+		return COSURI{}, invalid("URI", "%v", err)
 	}
-	parts := strings.SplitN(rest, "/", 3)
-	if len(parts) != 3 || parts[2] == "" {
-		return COSURI{}, invalid("URI", "%q is not cos://<region>/<bucket>/<object>", s)
-	}
-	u := COSURI{Region: parts[0], Bucket: parts[1], Object: parts[2]}
-	if !regionPattern.MatchString(u.Region) {
-		return COSURI{}, invalid("URI", "region %q is not a region name like us-south", u.Region)
-	}
-	if !bucketPattern.MatchString(u.Bucket) || strings.Contains(u.Bucket, "..") {
-		return COSURI{}, invalid("URI", "bucket %q is not a valid bucket name (3-63 lowercase letters, digits, dots, dashes)", u.Bucket)
-	}
-	if len(u.Object) > 1024 || strings.HasSuffix(u.Object, "/") {
-		return COSURI{}, invalid("URI", "object name %q is not a valid object name", u.Object)
-	}
-	return u, nil
+	return COSURI(u), nil
 }
 
 // validate checks what IBM would refuse, before any call.
