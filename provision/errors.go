@@ -3,6 +3,7 @@ package provision
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/e2eimage/e2e/internal/slsession"
 )
@@ -53,3 +54,34 @@ func (e *ValidationError) Unwrap() error { return ErrInvalidOrder }
 func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
+
+// WaitError is a Wait that ended before the server was ready: ctx ended,
+// polls kept failing, or one failed for good. It names the state the
+// server was last seen in, so that a wait stuck in one state says which.
+// Unwrap returns the cause (ctx.Err(), an *APIError, …).
+type WaitError struct {
+	ServerID int
+	// Last is the server as the last successful poll saw it, nil when no
+	// poll succeeded.
+	Last    *Server
+	Elapsed time.Duration
+	Err     error
+}
+
+func (e *WaitError) Error() string {
+	after := e.Elapsed.Round(time.Millisecond)
+	if e.Last == nil {
+		return fmt.Sprintf("%v (after %v; no poll succeeded)", e.Err, after)
+	}
+	provisioned, tx := "not provisioned", e.Last.Transaction
+	if !e.Last.ProvisionDate.IsZero() {
+		provisioned = "provisioned"
+	}
+	if tx == "" {
+		tx = "none"
+	}
+	return fmt.Sprintf("%v (after %v; last seen %s, transaction %s, power %s)", e.Err, after, provisioned, tx, e.Last.PowerState)
+}
+
+// Unwrap returns the cause.
+func (e *WaitError) Unwrap() error { return e.Err }

@@ -75,6 +75,8 @@ func WithProgress(f func(Progress)) WaitOption {
 // transaction, seen twice in a row — and returns it with its power state
 // and IP addresses. Temporary API failures are retried up to the
 // WithMaxFailures limit. Cancelling ctx stops the wait, not the provisioning.
+// Wait has no deadline of its own: bound it with ctx. An unfinished wait
+// returns a *WaitError that says what the server was last seen doing.
 func (c *Client) Wait(ctx context.Context, id int, opts ...WaitOption) (*Server, error) {
 	o := waitOptions{interval: 10 * time.Second, maxInterval: time.Minute, maxFailures: 5}
 	for _, opt := range opts {
@@ -104,7 +106,7 @@ func (c *Client) Wait(ctx context.Context, id int, opts ...WaitOption) (*Server,
 		return readyInARow == 2, true, nil // confirm soon
 	})
 	if err != nil {
-		return nil, err
+		return nil, &WaitError{ServerID: id, Last: last, Elapsed: time.Since(start), Err: err}
 	}
 	return last, nil
 }
