@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/e2eimage/e2e/internal/cosuri"
 	"github.com/e2eimage/e2e/storage"
 )
 
@@ -323,19 +324,27 @@ func (c Config) Validate() error {
 	if c.KMS.InstanceID == "" {
 		miss("kms.instanceId (KP_INSTANCE_ID)")
 	}
+	// The region, bucket and object become the cos:// URI that the upload
+	// names and the import reads; both check it with one parser, so it is
+	// checked here with that parser, part by part, to name the setting.
+	regionOK := true
+	if c.Region != "" {
+		if err := cosuri.ValidateRegion(c.Region); err != nil {
+			errs = append(errs, fmt.Errorf("region (IBMCLOUD_REGION): %w", err))
+			regionOK = false
+		}
+	}
 	if c.COS.Bucket == "" {
 		miss("cos.bucket (E2E_BUCKET)")
 	} else if err := storage.ValidateBucketName(c.COS.Bucket); err != nil {
 		errs = append(errs, fmt.Errorf("cos.bucket: %w", err))
-	} else if c.COS.Object != "" {
+	} else if c.COS.Object != "" && regionOK {
 		u := storage.URI{Region: c.Region, Bucket: c.COS.Bucket, Object: c.COS.Object}
 		if c.Region == "" {
-			u.Region = "us-south" // the default; only the object is checked here
+			u.Region = "us-south" // the default withDefaults sets
 		}
 		if err := u.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("cos.object: %w", err))
-		} else if strings.HasSuffix(c.COS.Object, "/") {
-			errs = append(errs, fmt.Errorf("cos.object %q names a folder, not an image object", c.COS.Object))
 		}
 	}
 	if c.Image.Name == "" {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/e2eimage/e2e/storage"
 )
 
 func TestConfigValidateListsEveryProblem(t *testing.T) {
@@ -23,19 +25,56 @@ func TestConfigValidateListsEveryProblem(t *testing.T) {
 	}
 }
 
+// TestConfigValidateNames: Validate refuses, naming the setting, exactly
+// what the one cos:// parser of the upload and the import refuses.
 func TestConfigValidateNames(t *testing.T) {
 	base := Config{APIKey: "k", KMS: KMSConfig{InstanceID: "kp"}, Image: ImageConfig{Name: "n", OS: "UBUNTU_22_64"}}
-	for _, bad := range []COSConfig{{Bucket: "B_ad"}, {Bucket: "ok-bucket", Object: "dir/"}} {
+	bad := []struct {
+		region string
+		cos    COSConfig
+		want   string // the setting and a word of the reason
+		uri    bool   // the problem is a storage.ErrInvalidURI
+	}{
+		{"", COSConfig{Bucket: "B_ad"}, "cos.bucket: bucket name", false},
+		{"", COSConfig{Bucket: "a..b", Object: "x"}, "cos.bucket: bucket name", false},
+		{"", COSConfig{Bucket: "ok-bucket", Object: "dir/"}, "cos.object: storage: invalid cos:// URI", true},
+		{"", COSConfig{Bucket: "ok-bucket", Object: "dir/"}, "folder", true},
+		{"", COSConfig{Bucket: "ok-bucket", Object: "a\x00b"}, "cos.object: ", true},
+		{"US-SOUTH", COSConfig{Bucket: "ok-bucket", Object: "x"}, "region (IBMCLOUD_REGION): region \"US-SOUTH\"", false},
+		{"us_south", COSConfig{Bucket: "ok-bucket"}, "region (IBMCLOUD_REGION)", false},
+	}
+	for _, b := range bad {
 		c := base
-		c.COS = bad
-		if err := c.Validate(); err == nil {
-			t.Errorf("Validate accepted bucket %q object %q", bad.Bucket, bad.Object)
+		c.Region, c.COS = b.region, b.cos
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("Validate(region %q, bucket %q, object %q) = %v, want it to say %q", b.region, b.cos.Bucket, b.cos.Object, err, b.want)
+			continue
+		}
+		if got := errors.Is(err, storage.ErrInvalidURI); got != b.uri {
+			t.Errorf("Validate(region %q, object %q): errors.Is(storage.ErrInvalidURI) = %t, want %t", b.region, b.cos.Object, got, b.uri)
+		}
+		if n := len(err.(*ConfigError).Problems); n != 1 {
+			t.Errorf("Validate(region %q, bucket %q, object %q): %d problems, want 1: %v", b.region, b.cos.Bucket, b.cos.Object, n, err)
 		}
 	}
-	c := base
-	c.COS = COSConfig{Bucket: "ok-bucket", Object: "images/ubuntu.luks"}
-	if err := c.Validate(); err != nil {
-		t.Errorf("Validate(good names) = %v", err)
+	// Every form both the upload and the import take, cross-region and
+	// single-site locations included.
+	for _, good := range []struct {
+		region string
+		cos    COSConfig
+	}{
+		{"", COSConfig{Bucket: "ok-bucket", Object: "images/ubuntu.luks"}},
+		{"us-south", COSConfig{Bucket: "ok-bucket", Object: "images/ubuntu.vhd-0.vhd"}},
+		{"us", COSConfig{Bucket: "ok-bucket", Object: "ubuntu.qcow2"}},
+		{"ams03", COSConfig{Bucket: "a.b-c", Object: "dir//x.luks"}},
+		{"eu-de", COSConfig{Bucket: "ok-bucket"}},
+	} {
+		c := base
+		c.Region, c.COS = good.region, good.cos
+		if err := c.Validate(); err != nil {
+			t.Errorf("Validate(region %q, bucket %q, object %q) = %v", good.region, good.cos.Bucket, good.cos.Object, err)
+		}
 	}
 }
 
