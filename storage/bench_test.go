@@ -68,7 +68,8 @@ func generate(w io.Writer, size int64) error {
 }
 
 // BenchmarkUploadVersityGW uploads to a real S3 server on loopback: "stream"
-// is Upload from a pipe fed by a generator (the SDK's use), "memory" is the
+// is Upload from a pipe fed by a generator, "writer" the generator writing
+// into an ObjectWriter (the pipeline's use), "memory" is the
 // COS SDK's s3manager.Uploader sending the same bytes from memory with the
 // same part size and concurrency (the baseline). Run the two separately to
 // read each one's peak RSS (scripts/bench-storage.sh does).
@@ -94,6 +95,27 @@ func BenchmarkUploadVersityGW(b *testing.B) {
 			}
 			if res.Size != size {
 				b.Fatalf("stored %d bytes, want %d", res.Size, size)
+			}
+		}
+		b.ReportMetric((testtool.CPUTime()-cpu0).Seconds()/float64(b.N), "client-cpu-s/op")
+		b.ReportMetric(testtool.PeakRSSMiB(), "peak-RSS-MiB")
+	})
+
+	// "writer" is the pipeline's path: an encoder writing into an
+	// ObjectWriter, which copies into the part buffers directly.
+	b.Run("writer", func(b *testing.B) {
+		b.SetBytes(size)
+		cpu0 := testtool.CPUTime()
+		for b.Loop() {
+			w := cl.NewObjectWriter(ctx, bucket, "writer.img")
+			if err := generate(w, size); err != nil {
+				b.Fatal(w.CloseWithError(err))
+			}
+			if err := w.Close(); err != nil {
+				b.Fatal(err)
+			}
+			if w.Result().Size != size {
+				b.Fatalf("stored %d bytes, want %d", w.Result().Size, size)
 			}
 		}
 		b.ReportMetric((testtool.CPUTime()-cpu0).Seconds()/float64(b.N), "client-cpu-s/op")

@@ -76,6 +76,14 @@ func (p Progress) Rate() float64 {
 // the *UploadError says what happened and whether anything was left behind.
 // Reads from r are not interrupted by ctx; use a reader that honours it.
 func (c *Client) Upload(ctx context.Context, bucket, key string, r io.Reader, opts ...UploadOption) (*UploadResult, error) {
+	u, err := c.newUpload(ctx, bucket, key, opts)
+	if err != nil {
+		return nil, err
+	}
+	return u.run(&readerParts{r: r, pool: u.pool})
+}
+
+func (c *Client) newUpload(ctx context.Context, bucket, key string, opts []UploadOption) (*upload, error) {
 	o, err := newUploadOptions(opts)
 	if err != nil {
 		return nil, err
@@ -84,11 +92,12 @@ func (c *Client) Upload(ctx context.Context, bucket, key string, r io.Reader, op
 	if err := uri.Validate(); err != nil {
 		return nil, err
 	}
-	u := &upload{c: c, ctx: ctx, o: o, uri: uri, sha: sha256.New(), start: time.Now()}
+	u := &upload{c: c, ctx: ctx, o: o, uri: uri, sha: sha256.New(), start: time.Now(),
+		pool: newPartPool(o.partSize, o.concurrency+1)}
 	if o.md5 {
 		u.md5 = md5.New()
 	}
-	return u.run(r)
+	return u, nil
 }
 
 type upload struct {
@@ -96,6 +105,7 @@ type upload struct {
 	ctx   context.Context
 	o     uploadOptions
 	uri   URI
+	pool  *partPool
 	sha   hash.Hash
 	md5   hash.Hash // nil without WithMD5
 	start time.Time
@@ -132,22 +142,23 @@ func (u *upload) stored1(n int) {
 	}
 }
 
-func (u *upload) run(r io.Reader) (*UploadResult, error) {
+func (u *upload) run(src partSource) (*UploadResult, error) {
 	if err := u.ctx.Err(); err != nil {
 		return nil, &UploadError{URI: u.uri, Err: fmt.Errorf("upload cancelled: %w", err)}
 	}
-	pool := newPartPool(u.o.partSize, u.o.concurrency+1)
-	buf, _ := pool.get(u.ctx)
-	n, err := io.ReadFull(r, buf)
+	first, err := src.next(u.ctx)
 	switch {
-	case (err == io.EOF || err == io.ErrUnexpectedEOF) && u.o.resumeID == "":
-		return u.single(buf[:n])
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		return u.multipart(r, pool, buf[:n]) // a resumed upload stays multipart
+	case err == io.EOF:
+		first = nil // an empty object
+	case err != nil && err == u.ctx.Err(): // a source stopped by ctx says so with ctx's own error
+		return nil, &UploadError{URI: u.uri, Err: fmt.Errorf("upload cancelled: %w", err)}
 	case err != nil:
-		return nil, &UploadError{URI: u.uri, Err: fmt.Errorf("read source: %w", err)}
+		return nil, &UploadError{URI: u.uri, Err: err}
 	}
-	return u.multipart(r, pool, buf)
+	if int64(len(first)) < u.o.partSize && u.o.resumeID == "" {
+		return u.single(first)
+	}
+	return u.multipart(src, first) // a resumed upload stays multipart
 }
 
 // single stores an object of at most one part with one PUT.
@@ -166,7 +177,16 @@ func (u *upload) single(p []byte) (*UploadResult, error) {
 	return u.result(aws.StringValue(out.ETag), 1), nil
 }
 
-func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResult, error) {
+// multipart sends first and the rest of src as a multipart upload.
+//
+// Three kinds of goroutine share the work, so that hashing overlaps the
+// network: this one takes parts from src in order; one per part computes
+// the part's MD5 (its Content-MD5) and only then waits for one of the
+// Concurrency upload slots, so a slot is never held by hashing; one more
+// feeds the whole-object digests in stream order. A part's buffer goes
+// back to the pool once it is both sent and hashed; the pool's
+// Concurrency+1 buffers bound the part goroutines as well as the memory.
+func (u *upload) multipart(src partSource, first []byte) (*UploadResult, error) {
 	bucket, key := u.uri.Bucket, u.uri.Object
 	id := u.o.resumeID
 	var stored map[int64]storedPart
@@ -176,7 +196,7 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 		})
 		req.SetContext(u.ctx)
 		if err := req.Send(); err != nil {
-			return nil, &UploadError{URI: u.uri, Bytes: int64(len(buf)), Err: wrapErr(u.ctx.Err(), "CreateMultipartUpload", bucket, key, err)}
+			return nil, &UploadError{URI: u.uri, Bytes: int64(len(first)), Err: wrapErr(u.ctx.Err(), "CreateMultipartUpload", bucket, key, err)}
 		}
 		id = aws.StringValue(cr.UploadId)
 		if req.RetryCount > 0 {
@@ -198,75 +218,47 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 	pctx, cancel := context.WithCancel(u.ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(pctx)
-	g.SetLimit(u.o.concurrency)
+	slots := make(chan struct{}, u.o.concurrency)
 
-	// The whole-object digests are computed in order by their own goroutine,
-	// so reading the next part overlaps hashing this one. A buffer goes back
-	// to the pool once it is both hashed and sent.
 	hashq := make(chan *partBuf, u.o.concurrency+1)
 	hashed := make(chan struct{})
 	go func() {
 		defer close(hashed)
 		for pb := range hashq {
 			u.hash(pb.b)
-			pb.release(pool)
+			pb.release(u.pool)
 		}
 	}()
 
 	var srcErr error
-	p := buf
+	p := first
 	for num := int64(1); ; num++ {
 		if num > MaxParts {
 			srcErr = fmt.Errorf("%w: %d parts of %d bytes are not enough", ErrTooManyParts, MaxParts, u.o.partSize)
-			pool.put(p)
+			u.pool.put(p)
 			break
 		}
 		pb := &partBuf{b: p}
 		pb.refs.Store(2)
 		hashq <- pb
-		num := num
 		g.Go(func() error {
-			defer pb.release(pool)
-			part := pb.b
-			sum := md5.Sum(part)
-			etag := ""
-			if sp, ok := stored[num]; ok && sp.size == int64(len(part)) && strings.Trim(sp.etag, `"`) == hex.EncodeToString(sum[:]) {
-				etag = sp.etag // already there from an earlier attempt
-			} else {
-				out, err := u.c.s3.UploadPartWithContext(gctx, &s3.UploadPartInput{
-					Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(id),
-					PartNumber: aws.Int64(num), Body: bytes.NewReader(part), ContentLength: aws.Int64(int64(len(part))),
-					ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
-				}, unsignedPayload)
-				if err != nil {
-					return wrapErr(gctx.Err(), "UploadPart", bucket, key, err)
-				}
-				etag = aws.StringValue(out.ETag)
-			}
-			u.mu.Lock()
-			u.parts = append(u.parts, &s3.CompletedPart{ETag: aws.String(etag), PartNumber: aws.Int64(num)})
-			u.mu.Unlock()
-			u.stored1(len(part))
-			return nil
+			defer pb.release(u.pool)
+			return u.sendPart(gctx, slots, id, num, pb.b, stored)
 		})
-		if len(p) < int(u.o.partSize) {
+		if int64(len(p)) < u.o.partSize {
 			break // the short last part
 		}
-		next, err := pool.get(gctx)
-		if err != nil {
-			break // a part failed or ctx is done; Wait reports it
-		}
-		n, err := io.ReadFull(r, next)
+		next, err := src.next(gctx)
 		if err == io.EOF {
-			pool.put(next)
 			break
 		}
-		if err != nil && err != io.ErrUnexpectedEOF {
-			srcErr = fmt.Errorf("read source: %w", err)
-			pool.put(next)
+		if err != nil {
+			if err != gctx.Err() { // else a part failed or ctx is done; Wait reports it
+				srcErr = err
+			}
 			break
 		}
-		p = next[:n]
+		p = next
 	}
 	close(hashq)
 	if srcErr != nil && !u.o.keepParts {
@@ -314,6 +306,39 @@ func (u *upload) multipart(r io.Reader, pool *partPool, buf []byte) (*UploadResu
 	ue.AbortErr = u.c.abort(u.ctx, bucket, key, id)
 	ue.Aborted = ue.AbortErr == nil
 	return nil, ue
+}
+
+// sendPart uploads part num, unless a resumed upload already holds it
+// (same size and MD5). The MD5 is computed before taking one of the
+// slots, so hashing overlaps the parts being sent.
+func (u *upload) sendPart(ctx context.Context, slots chan struct{}, id string, num int64, part []byte, stored map[int64]storedPart) error {
+	bucket, key := u.uri.Bucket, u.uri.Object
+	sum := md5.Sum(part)
+	etag := ""
+	if sp, ok := stored[num]; ok && sp.size == int64(len(part)) && strings.Trim(sp.etag, `"`) == hex.EncodeToString(sum[:]) {
+		etag = sp.etag // already there from an earlier attempt
+	} else {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		out, err := u.c.s3.UploadPartWithContext(ctx, &s3.UploadPartInput{
+			Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(id),
+			PartNumber: aws.Int64(num), Body: bytes.NewReader(part), ContentLength: aws.Int64(int64(len(part))),
+			ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+		}, unsignedPayload)
+		<-slots
+		if err != nil {
+			return wrapErr(ctx.Err(), "UploadPart", bucket, key, err)
+		}
+		etag = aws.StringValue(out.ETag)
+	}
+	u.mu.Lock()
+	u.parts = append(u.parts, &s3.CompletedPart{ETag: aws.String(etag), PartNumber: aws.Int64(num)})
+	u.mu.Unlock()
+	u.stored1(len(part))
+	return nil
 }
 
 // completedAnyway reports whether a CompleteMultipartUpload that failed

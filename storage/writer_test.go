@@ -5,9 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"testing"
+	"testing/iotest"
 	"time"
 
+	"github.com/e2eimage/e2e/e2etest"
 	"github.com/e2eimage/e2e/storage"
 )
 
@@ -118,5 +122,153 @@ func TestObjectWriterCancelWhileIdle(t *testing.T) {
 	}
 	if err := w.Close(); !errors.Is(err, context.Canceled) {
 		t.Errorf("Close after cancel: %v, want context.Canceled", err)
+	}
+}
+
+// ReadFrom reads straight into the part buffers; mixed with Write, over
+// part boundaries and with readers that return little at a time, the
+// object is the stream.
+func TestObjectWriterReadFrom(t *testing.T) {
+	c := startCloud(t)
+	bucket := bucketIn(t, c, "readfrom")
+	cl := hmacClient(t, c)
+	data := randomBytes(t, 2*storage.MinPartSize+99)
+	readers := map[string]func(io.Reader) io.Reader{
+		"plain":    func(r io.Reader) io.Reader { return r },
+		"half":     iotest.HalfReader,
+		"data+EOF": iotest.DataErrReader,
+	}
+	for _, size := range []int{0, 1, storage.MinPartSize, storage.MinPartSize + 1, len(data)} {
+		for rname, wrap := range readers {
+			for _, prefix := range []int{0, 7} { // bytes written with Write first
+				if prefix > size || prefix > 0 && rname != "plain" {
+					continue
+				}
+				t.Run(fmt.Sprintf("size=%d/%s/prefix=%d", size, rname, prefix), func(t *testing.T) {
+					key := fmt.Sprintf("rf-%d-%s-%d", size, rname, prefix)
+					w := cl.NewObjectWriter(context.Background(), bucket, key, storage.WithPartSize(storage.MinPartSize), storage.WithMD5())
+					if _, err := w.Write(data[:prefix]); err != nil {
+						t.Fatal(err)
+					}
+					n, err := w.ReadFrom(wrap(bytes.NewReader(data[prefix:size])))
+					if err != nil || n != int64(size-prefix) {
+						t.Fatalf("ReadFrom = %d, %v; want %d, nil", n, err, size-prefix)
+					}
+					if err := w.Close(); err != nil {
+						t.Fatal(err)
+					}
+					checkResult(t, w.Result(), data[:size])
+					if want := max(1, (size+storage.MinPartSize-1)/storage.MinPartSize); w.Result().Parts != want {
+						t.Errorf("Parts = %d, want %d", w.Result().Parts, want)
+					}
+					if got, err := c.Object(bucket, key); err != nil || !bytes.Equal(got, data[:size]) {
+						t.Fatalf("stored object differs: %v", err)
+					}
+				})
+			}
+		}
+	}
+
+	t.Run("io.Copy takes ReadFrom", func(t *testing.T) {
+		w := cl.NewObjectWriter(context.Background(), bucket, "copied", storage.WithPartSize(storage.MinPartSize))
+		// A struct hides bytes.Reader's WriterTo, so io.Copy must use ReadFrom.
+		src := struct{ io.Reader }{bytes.NewReader(data)}
+		if n, err := io.Copy(w, src); err != nil || n != int64(len(data)) {
+			t.Fatalf("io.Copy = %d, %v", n, err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		checkResult(t, w.Result(), data)
+	})
+
+	t.Run("reader error leaves the writer to abandon", func(t *testing.T) {
+		w := cl.NewObjectWriter(context.Background(), bucket, "broken-source", storage.WithPartSize(storage.MinPartSize))
+		boom := errors.New("disk read failed")
+		n, err := w.ReadFrom(failAfter(data, storage.MinPartSize+10, boom))
+		if !errors.Is(err, boom) || n != storage.MinPartSize+10 {
+			t.Fatalf("ReadFrom = %d, %v; want %d, the reader's error", n, err, storage.MinPartSize+10)
+		}
+		var ue *storage.UploadError
+		if err := w.CloseWithError(err); !errors.Is(err, boom) || !errors.As(err, &ue) || !ue.Aborted {
+			t.Fatalf("CloseWithError = %v, want an aborted UploadError wrapping the cause", err)
+		}
+		if n := len(c.MultipartUploads(bucket)); n != 0 {
+			t.Errorf("%d uploads left", n)
+		}
+		if _, err := w.ReadFrom(bytes.NewReader(data)); !errors.Is(err, storage.ErrClosed) {
+			t.Errorf("ReadFrom after CloseWithError: %v, want ErrClosed", err)
+		}
+	})
+}
+
+// A writer whose upload fails mid-stream (every part refused) fails its
+// next Write or Close with the upload's error, sticky, and leaves nothing.
+func TestObjectWriterUploadFails(t *testing.T) {
+	c := startCloud(t)
+	bucket := bucketIn(t, c, "writer-fails")
+	cl := newClient(t, storage.Config{Endpoint: c.COSURL, Region: c.Region, PathStyle: true, MaxRetries: -1,
+		AccessKeyID: c.HMACAccessKeyID, SecretAccessKey: c.HMACSecretAccessKey})
+	c.InjectFault(e2etest.ServiceCOS, "UploadPart", e2etest.Fault{Status: http.StatusInternalServerError, Times: 1000})
+	defer c.ClearFaults()
+	w := cl.NewObjectWriter(context.Background(), bucket, "refused", storage.WithPartSize(storage.MinPartSize), storage.WithConcurrency(1))
+	chunk := randomBytes(t, 1<<20)
+	var werr error
+	for i := 0; i < 100 && werr == nil; i++ { // 100 MiB: far more than the 2 buffers hold
+		_, werr = w.Write(chunk)
+	}
+	var re *storage.RequestError
+	if !errors.As(werr, &re) || re.Op != "UploadPart" || re.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("Write = %v, want the refused UploadPart", werr)
+	}
+	if _, err := w.Write(chunk); !errors.As(err, &re) {
+		t.Errorf("the next Write = %v, want the same error (sticky)", err)
+	}
+	var ue *storage.UploadError
+	if err := w.Close(); !errors.As(err, &ue) || !ue.Aborted || !errors.As(err, &re) {
+		t.Errorf("Close = %v, want the aborted upload's error", err)
+	}
+	if n := len(c.MultipartUploads(bucket)); n != 0 {
+		t.Errorf("%d uploads left", n)
+	}
+}
+
+// Cancelling ctx while Write waits for a buffer (every slot taken by a
+// part the server is slow to take) returns from Write with ctx's error and
+// aborts the upload.
+func TestObjectWriterCancelWhileBlocked(t *testing.T) {
+	c := startCloud(t)
+	bucket := bucketIn(t, c, "writer-blocked")
+	cl := hmacClient(t, c)
+	c.InjectFault(e2etest.ServiceCOS, "UploadPart", e2etest.Fault{Latency: time.Minute, Times: 1000})
+	defer c.ClearFaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := cl.NewObjectWriter(ctx, bucket, "slow", storage.WithPartSize(storage.MinPartSize), storage.WithConcurrency(1))
+	data := randomBytes(t, 4*storage.MinPartSize) // 2 buffers: the third part cannot start
+	errc := make(chan error, 1)
+	go func() {
+		_, err := w.Write(data)
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		t.Fatalf("Write of more than the buffers hold returned while parts were stuck: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Write = %v, want context.Canceled", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Write still blocked 20 s after ctx was cancelled")
+	}
+	if err := w.Close(); !errors.Is(err, context.Canceled) {
+		t.Errorf("Close = %v, want context.Canceled", err)
+	}
+	if n := len(c.MultipartUploads(bucket)); n != 0 {
+		t.Errorf("%d uploads left", n)
 	}
 }
