@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -332,6 +333,13 @@ func (c Config) Validate() error {
 		if err := cosuri.ValidateRegion(c.Region); err != nil {
 			errs = append(errs, fmt.Errorf("region (IBMCLOUD_REGION): %w", err))
 			regionOK = false
+		} else if !cloudRegion.MatchString(c.Region) {
+			// COS also has cross-region ("us") and single-site ("ams03")
+			// locations, but the region here also places the Key Protect
+			// instance, the import (which wants the bucket in the key's
+			// region) and VPC: all of them live in regions only.
+			errs = append(errs, fmt.Errorf("region (IBMCLOUD_REGION): %q is a COS location but not a cloud region like us-south or eu-de; Key Protect, the image import and VPC need the bucket in a region", c.Region))
+			regionOK = false
 		}
 	}
 	if c.COS.Bucket == "" {
@@ -415,3 +423,7 @@ func (c Config) String() string {
 }
 
 var errNoSource = errors.New("e2e: no source image")
+
+// cloudRegion is an IBM Cloud region name (us-south, eu-de, jp-tok), as
+// Key Protect, the classic import and VPC use them.
+var cloudRegion = regexp.MustCompile(`^[a-z]{2}-[a-z]+$`)

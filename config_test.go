@@ -42,6 +42,8 @@ func TestConfigValidateNames(t *testing.T) {
 		{"", COSConfig{Bucket: "ok-bucket", Object: "a\x00b"}, "cos.object: ", true},
 		{"US-SOUTH", COSConfig{Bucket: "ok-bucket", Object: "x"}, "region (IBMCLOUD_REGION): region \"US-SOUTH\"", false},
 		{"us_south", COSConfig{Bucket: "ok-bucket"}, "region (IBMCLOUD_REGION)", false},
+		{"us", COSConfig{Bucket: "ok-bucket", Object: "x"}, "not a cloud region", false},
+		{"ams03", COSConfig{Bucket: "ok-bucket", Object: "x"}, "not a cloud region", false},
 	}
 	for _, b := range bad {
 		c := base
@@ -58,16 +60,15 @@ func TestConfigValidateNames(t *testing.T) {
 			t.Errorf("Validate(region %q, bucket %q, object %q): %d problems, want 1: %v", b.region, b.cos.Bucket, b.cos.Object, n, err)
 		}
 	}
-	// Every form both the upload and the import take, cross-region and
-	// single-site locations included.
+	// Regions and object names the upload and the import both take.
 	for _, good := range []struct {
 		region string
 		cos    COSConfig
 	}{
 		{"", COSConfig{Bucket: "ok-bucket", Object: "images/ubuntu.luks"}},
 		{"us-south", COSConfig{Bucket: "ok-bucket", Object: "images/ubuntu.vhd-0.vhd"}},
-		{"us", COSConfig{Bucket: "ok-bucket", Object: "ubuntu.qcow2"}},
-		{"ams03", COSConfig{Bucket: "a.b-c", Object: "dir//x.luks"}},
+		{"eu-de", COSConfig{Bucket: "ok-bucket", Object: "ubuntu.qcow2"}},
+		{"jp-tok", COSConfig{Bucket: "a.b-c", Object: "dir//x.luks"}},
 		{"eu-de", COSConfig{Bucket: "ok-bucket"}},
 	} {
 		c := base
