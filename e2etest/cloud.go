@@ -89,6 +89,7 @@ type Cloud struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close; background work watches it
+	bg        background    // handlers, import checks and timers Close waits for
 
 	mu         sync.Mutex // guards the fields below and each service's state
 	identities identityState
@@ -158,7 +159,7 @@ func Start(opts ...Options) (*Cloud, error) {
 			c.Close()
 			return nil, fmt.Errorf("e2etest: listen: %w", err)
 		}
-		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: c.bg.handler(s.h), ReadHeaderTimeout: 10 * time.Second}
 		c.servers = append(c.servers, srv)
 		c.listeners = append(c.listeners, ln)
 		*s.url = "http://" + ln.Addr().String()
@@ -176,6 +177,8 @@ func Start(opts ...Options) (*Cloud, error) {
 }
 
 // Close stops every server and background job. It is safe to call twice.
+// When it returns, no request handler, import check or transaction timer of
+// the cloud is running and none will start: its state no longer changes.
 func (c *Cloud) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.done)
@@ -183,6 +186,7 @@ func (c *Cloud) Close() error {
 			_ = s.Close()
 		}
 		c.wg.Wait()
+		c.bg.close()
 	})
 	return nil
 }

@@ -428,9 +428,10 @@ func (c *Cloud) slNewTransaction(group string, steps []string, cloudDuration tim
 		Start: time.Now(), Duration: c.scaled(cloudDuration)}
 }
 
-// slAfter runs f once d has passed, unless the cloud closed first.
+// slAfter runs f once d has passed, unless the cloud closed first; Close
+// stops the timer or waits for f.
 func (c *Cloud) slAfter(d time.Duration, f func()) {
-	time.AfterFunc(d, func() {
+	c.bg.after(d, func() {
 		select {
 		case <-c.done:
 			return

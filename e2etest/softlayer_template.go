@@ -456,11 +456,12 @@ func (c *Cloud) slCreateFromIcos(call *slCall) (any, error) {
 	c.mu.Unlock()
 
 	// The storage service fetches and checks the image in the background;
-	// the template shows the outcome when the transaction ends.
-	go func() {
+	// the template shows the outcome when the transaction ends. Close
+	// waits for the checks.
+	c.bg.goFunc(func() {
 		format, checkErr := c.slRunImportChecks(&cfg, region, bucket, object)
 		c.slAfter(time.Until(deadline), func() { c.slFinishImport(call, parent.ID, format, checkErr) })
-	}()
+	})
 	return res, nil
 }
 

@@ -266,10 +266,10 @@ func (c *Cloud) vpcCreateImage(w http.ResponseWriter, r *http.Request, who Ident
 
 	deadline := time.Now().Add(c.scaled(vpcImportDuration))
 	wdek := p.EncryptedDataKey
-	go func() {
+	c.bg.goFunc(func() { // Close waits for the checks
 		reasons := c.vpcRunImportChecks(im, region, bucket, object, wdek)
 		c.slAfter(time.Until(deadline), func() { c.vpcFinishImport(r, who, im, reasons) })
-	}()
+	})
 	writeVPCJSON(w, http.StatusCreated, body)
 }
 

@@ -1,0 +1,111 @@
+package e2etest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// closeReturns runs b.close in a goroutine and reports its end.
+func closeReturns(b *background) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		b.close()
+		close(done)
+	}()
+	return done
+}
+
+func TestBackgroundCloseWaitsForRunningTimer(t *testing.T) {
+	var b background
+	started, release := make(chan struct{}), make(chan struct{})
+	b.after(0, func() {
+		close(started)
+		<-release
+	})
+	<-started
+	done := closeReturns(&b)
+	select {
+	case <-done:
+		t.Fatal("close returned while a timer callback was running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-done
+}
+
+func TestBackgroundCloseWaitsForGoroutine(t *testing.T) {
+	var b background
+	started, release := make(chan struct{}), make(chan struct{})
+	b.goFunc(func() {
+		close(started)
+		<-release
+	})
+	<-started
+	done := closeReturns(&b)
+	select {
+	case <-done:
+		t.Fatal("close returned while a background goroutine was running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-done
+}
+
+// A pending timer is stopped, not waited for: close returns at once (an
+// hour-long wait would time the test out) and the callback never runs.
+func TestBackgroundCloseStopsPendingTimers(t *testing.T) {
+	var b background
+	var ran atomic.Int32
+	for range 3 {
+		b.after(time.Hour, func() { ran.Add(1) })
+	}
+	b.close()
+	if len(b.timers) != 0 {
+		t.Errorf("%d timers left after close", len(b.timers))
+	}
+	// Work offered after close is dropped.
+	b.after(0, func() { ran.Add(1) })
+	b.goFunc(func() { ran.Add(1) })
+	time.Sleep(20 * time.Millisecond)
+	if n := ran.Load(); n != 0 {
+		t.Fatalf("%d callbacks ran after close", n)
+	}
+	b.close() // twice is harmless
+}
+
+func TestBackgroundHandler(t *testing.T) {
+	var b background
+	started, release := make(chan struct{}), make(chan struct{})
+	h := b.handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	rec := httptest.NewRecorder()
+	served := make(chan struct{})
+	go func() {
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		close(served)
+	}()
+	<-started
+	done := closeReturns(&b)
+	select {
+	case <-done:
+		t.Fatal("close returned while a handler was running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-done
+	<-served
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("the request in flight got %d", rec.Code)
+	}
+	late := httptest.NewRecorder()
+	h.ServeHTTP(late, httptest.NewRequest(http.MethodGet, "/", nil))
+	if late.Code != http.StatusServiceUnavailable {
+		t.Fatalf("a request after close got %d, want 503", late.Code)
+	}
+}
