@@ -272,3 +272,48 @@ func TestObjectWriterCancelWhileBlocked(t *testing.T) {
 		t.Errorf("%d uploads left", n)
 	}
 }
+
+// An ObjectWriter resumes a kept upload like Upload does: the stream again
+// from its start, only the parts the server lacks are sent.
+func TestObjectWriterResume(t *testing.T) {
+	c := startCloud(t)
+	bucket := bucketIn(t, c, "writer-resume")
+	t.Setenv("AWS_CA_BUNDLE", "") // see TestUploadResume
+	counter := &partCounter{rt: http.DefaultTransport}
+	cl := newClient(t, storage.Config{Endpoint: c.COSURL, Region: c.Region, PathStyle: true,
+		AccessKeyID: c.HMACAccessKeyID, SecretAccessKey: c.HMACSecretAccessKey, HTTPClient: &http.Client{Transport: counter}})
+	ctx := context.Background()
+	data := randomBytes(t, 3*storage.MinPartSize+5)
+	opts := []storage.UploadOption{storage.WithPartSize(storage.MinPartSize), storage.WithConcurrency(1)}
+
+	w := cl.NewObjectWriter(ctx, bucket, "disk.img", append(opts, storage.WithKeepPartsOnError())...)
+	if _, err := w.Write(data[:2*storage.MinPartSize+1]); err != nil {
+		t.Fatal(err)
+	}
+	var ue *storage.UploadError
+	if err := w.CloseWithError(errors.New("killed")); !errors.As(err, &ue) || ue.Aborted || ue.UploadID == "" {
+		t.Fatalf("CloseWithError = %v, want a kept upload", err)
+	}
+	if ups := c.MultipartUploads(bucket); len(ups) != 1 || ups[0].Parts != 2 {
+		t.Fatalf("kept uploads %+v, want one with the 2 full parts", ups)
+	}
+
+	counter.n.Store(0)
+	w = cl.NewObjectWriter(ctx, bucket, "disk.img", append(opts, storage.WithResume(ue.UploadID))...)
+	if _, err := w.ReadFrom(bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkResult(t, w.Result(), data)
+	if n := counter.n.Load(); n != 2 {
+		t.Errorf("resume sent %d parts, want the 2 missing ones", n)
+	}
+	if got, _ := c.Object(bucket, "disk.img"); !bytes.Equal(got, data) {
+		t.Fatal("resumed object differs")
+	}
+	if n := len(c.MultipartUploads(bucket)); n != 0 {
+		t.Errorf("%d uploads left", n)
+	}
+}
