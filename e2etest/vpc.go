@@ -29,7 +29,8 @@ const (
 
 // vpcState holds the region's images. Guarded by Cloud.mu.
 type vpcState struct {
-	images []*vpcImage // creation order
+	images    []*vpcImage    // creation order
+	instances []*vpcInstance // creation order; see vpc_instances.go
 }
 
 // vpcImage is an image as the emulator keeps it.
@@ -91,6 +92,7 @@ func (c *Cloud) vpcHandler() http.Handler {
 	mux.HandleFunc("GET /v1/images", c.vpcRoute("ListImages", c.vpcListImages))
 	mux.HandleFunc("GET /v1/images/{id}", c.vpcRoute("GetImage", c.vpcGetImage))
 	mux.HandleFunc("DELETE /v1/images/{id}", c.vpcRoute("DeleteImage", c.vpcDeleteImage))
+	c.vpcInstanceRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeVPCError(w, http.StatusNotFound, "not_found", "The requested resource was not found.")
 	})
