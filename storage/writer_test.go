@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -315,5 +317,44 @@ func TestObjectWriterResume(t *testing.T) {
 	}
 	if n := len(c.MultipartUploads(bucket)); n != 0 {
 		t.Errorf("%d uploads left", n)
+	}
+}
+
+// What an ObjectWriter allocates is its pool of Concurrency+1 part buffers
+// and little else, however long the stream: a full part goes to the upload
+// as it is, never copied.
+func TestObjectWriterMemoryBound(t *testing.T) {
+	srv := &discardS3{}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	cl := newClient(t, storage.Config{Endpoint: ts.URL, Region: "us-south", PathStyle: true,
+		AccessKeyID: "test", SecretAccessKey: "test-secret"})
+	const conc, parts = 2, 12
+	chunk := randomBytes(t, 1<<20)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	w := cl.NewObjectWriter(context.Background(), "bucket", "big.img", storage.WithPartSize(storage.MinPartSize), storage.WithConcurrency(conc))
+	for range parts * storage.MinPartSize / len(chunk) {
+		if _, err := w.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := srv.bytes.Load(); w.Result().Size != parts*storage.MinPartSize || got < parts*storage.MinPartSize {
+		t.Fatalf("stored %d bytes, the server got %d, want %d", w.Result().Size, got, parts*storage.MinPartSize)
+	}
+	if w.Result().Parts != parts {
+		t.Errorf("Parts = %d, want %d", w.Result().Parts, parts)
+	}
+	// 16 MiB of slack for the SDK and HTTP, well under the 60 MiB stream.
+	limit := uint64((conc+1)*storage.MinPartSize + 16<<20)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > limit {
+		t.Errorf("allocated %d MiB for a %d MiB stream, want at most %d MiB", alloc>>20, parts*storage.MinPartSize>>20, limit>>20)
+	} else {
+		t.Logf("allocated %.1f MiB for a %d MiB stream", float64(alloc)/(1<<20), parts*storage.MinPartSize>>20)
 	}
 }
