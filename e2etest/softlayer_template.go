@@ -6,6 +6,7 @@ package e2etest
 
 import (
 	"fmt"
+	"github.com/e2eimage/e2e/internal/cosuri"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -363,8 +364,7 @@ type slTemplateConfig struct {
 }
 
 var (
-	slCOSURIPattern = regexp.MustCompile(`^cos://([a-z]+-[a-z]+)/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)$`)
-	slOSRefPattern  = regexp.MustCompile(`^(UBUNTU|DEBIAN|CENTOS|REDHAT|WIN|ROCKY|ALMALINUX)_[0-9A-Z_-]*_(32|64)$`)
+	slOSRefPattern = regexp.MustCompile(`^(UBUNTU|DEBIAN|CENTOS|REDHAT|WIN|ROCKY|ALMALINUX)_[0-9A-Z_-]*_(32|64)$`)
 )
 
 // slValidateImport makes the synchronous checks createFromIcos makes before
@@ -382,14 +382,14 @@ func (c *Cloud) slValidateImport(cfg *slTemplateConfig, external bool) (region, 
 	if cfg.URI == "" {
 		return "", "", "", bad("A uri is required.")
 	}
-	m := slCOSURIPattern.FindStringSubmatch(cfg.URI)
-	if m == nil {
+	u, err := cosuri.Parse(cfg.URI)
+	if err != nil {
 		if external && strings.HasPrefix(cfg.URI, "swift://") {
 			return "", "", "", bad("Swift object storage is not available in this emulator; use a cos:// uri.")
 		}
 		return "", "", "", bad("Invalid uri %q: expected cos://<region>/<bucket>/<object>.", cfg.URI)
 	}
-	region, bucket, object = m[1], m[2], m[3]
+	region, bucket, object = u.Region, u.Bucket, u.Object
 	if _, ok := slRegionDatacenters[region]; !ok {
 		return "", "", "", bad("Unknown Cloud Object Storage region %q in uri.", region)
 	}
@@ -581,11 +581,11 @@ func (c *Cloud) slTemplateCopyToIcos(call *slCall) (any, error) {
 	if err := call.param(0, &cfg); err != nil {
 		return nil, err
 	}
-	m := slCOSURIPattern.FindStringSubmatch(cfg.URI)
-	if m == nil {
+	u, err := cosuri.Parse(cfg.URI)
+	if err != nil {
 		return nil, slErr(http.StatusInternalServerError, exPublic, "Invalid uri %q: expected cos://<region>/<bucket>/<object>.", cfg.URI)
 	}
-	region, bucket, object := m[1], m[2], m[3]
+	region, bucket, object := u.Region, u.Bucket, u.Object
 	if cfg.IBMAPIKey == "" {
 		return nil, slErr(http.StatusInternalServerError, exPublic, "An ibmApiKey is required to write to Cloud Object Storage.")
 	}
@@ -634,8 +634,8 @@ func (c *Cloud) slTemplateCopyToIcos(call *slCall) (any, error) {
 // slExportObject writes an exported image to COS.
 func (c *Cloud) slExportObject(source, bucket, object string) {
 	var data []byte
-	if m := slCOSURIPattern.FindStringSubmatch(source); m != nil {
-		if r, size, _, err := c.cosObject(m[2], m[3]); err == nil && size <= 1<<30 {
+	if u, err := cosuri.Parse(source); err == nil {
+		if r, size, _, err := c.cosObject(u.Bucket, u.Object); err == nil && size <= 1<<30 {
 			data = make([]byte, size)
 			if n, _ := r.ReadAt(data, 0); int64(n) < size {
 				data = nil // unreadable: export an empty object rather than a torn one

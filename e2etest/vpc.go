@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/e2eimage/e2e/internal/cosuri"
 	"net/http"
 	"regexp"
 	"slices"
@@ -220,12 +221,12 @@ func (c *Cloud) vpcCreateImage(w http.ResponseWriter, r *http.Request, who Ident
 		bad("validation_encryption_fields", "encrypted_data_key and encryption_key must be given together.")
 		return
 	}
-	m := slCOSURIPattern.FindStringSubmatch(p.File.Href)
-	if m == nil {
+	u, err := cosuri.Parse(p.File.Href)
+	if err != nil {
 		bad("validation_invalid_file_href", "file.href %q is not cos://<region>/<bucket>/<object>.", p.File.Href)
 		return
 	}
-	region, bucket, object := m[1], m[2], m[3]
+	region, bucket, object := u.Region, u.Bucket, u.Object
 	lower := strings.ToLower(object)
 	if !strings.HasSuffix(lower, ".qcow2") && !strings.HasSuffix(lower, ".vhd") {
 		bad("validation_invalid_file_format", "Image file %q must be a .qcow2 or .vhd file.", object)
