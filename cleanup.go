@@ -12,7 +12,7 @@ import (
 
 // CleanupOptions choose what Cleanup deletes.
 type CleanupOptions struct {
-	Server   bool // cancel the ordered server
+	Server   bool // cancel the ordered server, or delete the VPC instance
 	Template bool // delete the image template
 	Object   bool // delete the encrypted object from COS
 }
@@ -63,9 +63,20 @@ func (p *Pipeline) Cleanup(ctx context.Context, what CleanupOptions) error {
 			fail("the VPC image of an interrupted import", err)
 		}
 	}
-	if what.Server && p.state.ServerID == 0 && p.state.OrderRequested {
-		if err := p.findOrdered(ctx); err != nil {
+	if what.Server && p.state.OrderRequested && p.state.ServerID == 0 && p.state.VPCInstanceID == "" {
+		find := p.findOrdered
+		if p.cfg.Image.Format.vpc() {
+			find = p.findVPCInstance
+		}
+		if err := find(ctx); err != nil {
 			fail("the server of an interrupted order", err)
+		}
+	}
+	if what.Server && p.state.VPCInstanceID != "" {
+		if err := p.instances.DeleteInstance(ctx, p.state.VPCInstanceID); err != nil && !errors.Is(err, provision.ErrNotFound) {
+			fail("VPC instance "+p.state.VPCInstanceID, err)
+		} else {
+			p.state.VPCInstanceID, p.state.ServerHostname, p.state.ServerReady, p.state.OrderRequested = "", "", false, false
 		}
 	}
 	if what.Server && p.state.ServerID != 0 {

@@ -48,7 +48,8 @@ type Config struct {
 	KMS       KMSConfig   `json:"kms"`
 	COS       COSConfig   `json:"cos"`
 	Image     ImageConfig `json:"image"`
-	// Server is the virtual server to order from the template; nil orders none.
+	// Server is the virtual server to order from the template (a classic
+	// server, or a VPC instance for the qcow2 format); nil orders none.
 	Server  *ServerConfig `json:"server,omitempty"`
 	Encrypt EncryptConfig `json:"encrypt,omitzero"`
 	// FullVerify decrypts the whole uploaded object after the upload instead
@@ -123,21 +124,48 @@ type ImageConfig struct {
 	BYOL      bool   `json:"byol,omitempty"`
 }
 
-// ServerConfig is the virtual server ordered from the template.
+// ServerConfig is the virtual server ordered from the template: a classic
+// server (Hostname, Domain, Datacenter and the classic fields) for the luks
+// and vhd formats, a VPC instance (Hostname as its name, Zone, SubnetID and
+// the VPC fields) for the qcow2 format. Fields of the other kind are refused.
 type ServerConfig struct {
-	Hostname   string `json:"hostname"`
-	Domain     string `json:"domain"`
-	Datacenter string `json:"datacenter"`
-	CPUs       int    `json:"cpus,omitempty"`     // default 1
-	MemoryMB   int    `json:"memoryMb,omitempty"` // default 2048
-	Flavor     string `json:"flavor,omitempty"`
-	// Monthly bills monthly; the default is hourly.
+	// Hostname is the classic host name, or the VPC instance's name (unique
+	// in the region: a rerun finds the instance by it). Required.
+	Hostname string `json:"hostname"`
+	// Domain and Datacenter place a classic server (required for classic).
+	Domain     string `json:"domain,omitempty"`
+	Datacenter string `json:"datacenter,omitempty"`
+	CPUs       int    `json:"cpus,omitempty"`     // classic; default 1
+	MemoryMB   int    `json:"memoryMb,omitempty"` // classic; default 2048
+	Flavor     string `json:"flavor,omitempty"`   // classic
+	// Monthly bills monthly; the default is hourly (classic).
 	Monthly      bool     `json:"monthly,omitempty"`
-	LocalDisk    bool     `json:"localDisk,omitempty"`
-	NetworkSpeed int      `json:"networkSpeed,omitempty"`
-	SSHKeyIDs    []int    `json:"sshKeyIds,omitempty"`
-	UserData     string   `json:"userData,omitempty"`
-	Tags         []string `json:"tags,omitempty"`
+	LocalDisk    bool     `json:"localDisk,omitempty"`    // classic
+	NetworkSpeed int      `json:"networkSpeed,omitempty"` // classic
+	SSHKeyIDs    []int    `json:"sshKeyIds,omitempty"`    // classic SSH key IDs
+	UserData     string   `json:"userData,omitempty"`     // cloud-init user data (both kinds)
+	Tags         []string `json:"tags,omitempty"`         // classic
+
+	// Zone is the VPC zone of the instance, e.g. "us-south-1" (required for VPC).
+	Zone string `json:"zone,omitempty"`
+	// SubnetID is the subnet of the instance's primary network interface,
+	// in Zone (required for VPC).
+	SubnetID string `json:"subnetId,omitempty"`
+	// VPCID is the instance's VPC. The default is the subnet's.
+	VPCID string `json:"vpcId,omitempty"`
+	// Profile is the VPC instance profile. The default is "bx2-2x8".
+	Profile string `json:"profile,omitempty"`
+	// KeyIDs are VPC SSH key IDs to install. The default is none.
+	KeyIDs []string `json:"keyIds,omitempty"`
+	// ResourceGroupID is the instance's resource group. The default is the
+	// account's default group.
+	ResourceGroupID string `json:"resourceGroupId,omitempty"`
+	// BootVolumeKeyCRN is the root key that encrypts the boot volume. The
+	// default is the image's key, the run's root key, as IBM does. Either
+	// way the run authorizes Cloud Block Storage (server-protect) to read
+	// the KMS instance's keys, which an encrypted boot volume needs; a key
+	// in another instance needs that authorization too.
+	BootVolumeKeyCRN string `json:"bootVolumeKeyCrn,omitempty"`
 }
 
 // EncryptConfig tunes the encryption.
@@ -196,6 +224,9 @@ func LoadConfig(path string) (Config, error) {
 //	COS_INSTANCE_ID, E2E_BUCKET, E2E_OBJECT, E2E_COS_PATH_STYLE
 //	E2E_IMAGE_NAME, E2E_IMAGE_OS, E2E_FORMAT
 //	E2E_STATE_FILE, E2E_WORKERS
+//	E2E_SERVER_NAME      Server.Hostname (any server variable creates Server)
+//	E2E_VPC_ZONE, E2E_VPC_SUBNET_ID, E2E_VPC_ID, E2E_VPC_PROFILE, E2E_VPC_KEY_IDS (comma-separated),
+//	E2E_VPC_RESOURCE_GROUP_ID, E2E_VPC_BOOT_KEY_CRN   the VPC instance's Server fields
 func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 	str := map[string]*string{
 		"IBMCLOUD_API_KEY":  &c.APIKey,
@@ -238,6 +269,7 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 		}
 		c.COS.PathStyle = b
 	}
+	c.applyServerEnv(lookup)
 	if v, ok := lookup("E2E_FORMAT"); ok && v != "" {
 		c.Image.Format = Format(v)
 	}
@@ -292,11 +324,21 @@ func (c Config) withDefaults() Config {
 		c.StateFile = "e2e-state.json"
 	}
 	if s := c.Server; s != nil {
-		if s.CPUs == 0 && s.Flavor == "" {
-			s.CPUs = 1
-		}
-		if s.MemoryMB == 0 && s.Flavor == "" {
-			s.MemoryMB = 2048
+		s2 := *s // the caller's ServerConfig stays as it was
+		s = &s2
+		c.Server = s
+		switch {
+		case c.Image.Format.vpc():
+			if s.Profile == "" {
+				s.Profile = DefaultVPCProfile
+			}
+		default:
+			if s.CPUs == 0 && s.Flavor == "" {
+				s.CPUs = 1
+			}
+			if s.MemoryMB == 0 && s.Flavor == "" {
+				s.MemoryMB = 2048
+			}
 		}
 	}
 	return c
@@ -366,20 +408,7 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("image.format %q is not one of %q, %q, %q", c.Image.Format, LUKSRaw, EncryptedVHD, QCOW2LUKS))
 	}
-	if c.Image.Format.vpc() && c.Server != nil {
-		errs = append(errs, errors.New("server: ordering VPC instances is not supported yet; leave server unset for a qcow2 (VPC) image"))
-	}
-	if s := c.Server; s != nil {
-		if s.Hostname == "" {
-			miss("server.hostname")
-		}
-		if s.Domain == "" {
-			miss("server.domain")
-		}
-		if s.Datacenter == "" {
-			miss("server.datacenter")
-		}
-	}
+	errs = append(errs, c.validateServer()...)
 	if c.Audit && c.Endpoints.Logs == "" {
 		miss("endpoints.logs (E2E_LOGS_URL) when audit is on")
 	}

@@ -43,7 +43,9 @@ type Pipeline struct {
 	images  *image.Client
 	vpc     *image.VPCClient
 	servers *provision.Client
-	audit   *audit.Client
+	// instances creates the VPC instance of a qcow2 run (vpc.go).
+	instances *provision.VPCClient
+	audit     *audit.Client
 }
 
 // Option configures New.
@@ -101,6 +103,10 @@ func New(cfg Config, opts ...Option) (*Pipeline, error) {
 		pc.FindTimeout = 50 * d
 	}
 	if p.servers, err = provision.NewClient(pc); err != nil {
+		return nil, fmt.Errorf("e2e: %w", err)
+	}
+	if p.instances, err = provision.NewVPCClient(provision.VPCConfig{Endpoint: cfg.Endpoints.VPC, Region: cfg.Region,
+		Authenticator: p.tokens, FindTimeout: pc.FindTimeout}); err != nil {
 		return nil, fmt.Errorf("e2e: %w", err)
 	}
 	if cfg.Audit {
@@ -383,10 +389,15 @@ func (p *Pipeline) authorizations() []iam.Authorization {
 	if p.cfg.KMS.HPCS {
 		target = "hs-crypto"
 	}
-	return []iam.Authorization{
+	as := []iam.Authorization{
 		iam.ImageToCOS(p.cfg.COS.InstanceID),
 		{Source: "is", SourceResourceType: "image", Target: target, TargetInstance: p.cfg.KMS.InstanceID, Role: "Reader"},
 	}
+	if p.cfg.Server != nil {
+		// The instance's boot volume is encrypted with the root key.
+		as = append(as, iam.ServerProtectToKMS(p.cfg.KMS.InstanceID, p.cfg.KMS.HPCS))
+	}
+	return as
 }
 
 // EnsureBucket creates the bucket in the run's region, or checks that an
@@ -657,7 +668,8 @@ func imageFormat(f Format) image.Format {
 }
 
 // Trail collects the run's audit events: the root key's wraps and unwraps,
-// the template creation and the server's provisioning, in time order.
+// the template (or VPC image) creation and the server's provisioning (or
+// the VPC instance's creation), in time order.
 func (p *Pipeline) Trail(ctx context.Context) ([]audit.Event, error) {
 	if err := p.loadFor(ctx, StageAudit); err != nil {
 		return nil, err
@@ -679,6 +691,9 @@ func (p *Pipeline) Trail(ctx context.Context) ([]audit.Event, error) {
 	if p.state.ServerID != 0 {
 		run.ServerID = fmt.Sprint(p.state.ServerID)
 		run.Hostname = p.state.ServerHostname
+	}
+	if p.state.VPCInstanceID != "" {
+		run.ServerID, run.Hostname = p.state.VPCInstanceID, p.state.ServerHostname
 	}
 	err := p.stage(StageAudit, "audit trail", false, func() (string, error) {
 		var err error

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,14 +10,21 @@ import (
 	"github.com/e2eimage/e2e/provision"
 )
 
-// ServerInfo is the virtual server a run ordered.
+// ServerInfo is the virtual server a run ordered: a classic server (ID,
+// Hostname, Domain) or a VPC instance (VPCInstanceID, Hostname as its name,
+// Zone; ID 0).
 type ServerInfo struct {
-	ID         int
-	Hostname   string
-	Domain     string
+	ID       int
+	Hostname string
+	Domain   string
+	// PowerState is "RUNNING" or "HALTED" for a classic server, the
+	// instance status ("running") for a VPC instance.
 	PowerState string
 	PublicIP   string
 	PrivateIP  string
+	// VPCInstanceID and Zone name a VPC instance; empty for classic.
+	VPCInstanceID string
+	Zone          string
 }
 
 func (c ServerConfig) order(templateGUID string) provision.Order {
@@ -37,10 +45,28 @@ func (c ServerConfig) order(templateGUID string) provision.Order {
 	}
 }
 
+// vpcRequest is c as a VPC instance request for the image imageID.
+func (c ServerConfig) vpcRequest(imageID string) provision.VPCInstanceRequest {
+	return provision.VPCInstanceRequest{
+		Name:                       c.Hostname,
+		ImageID:                    imageID,
+		Profile:                    cmp.Or(c.Profile, DefaultVPCProfile),
+		Zone:                       c.Zone,
+		SubnetID:                   c.SubnetID,
+		VPCID:                      c.VPCID,
+		KeyIDs:                     c.KeyIDs,
+		ResourceGroupID:            c.ResourceGroupID,
+		BootVolumeEncryptionKeyCRN: c.BootVolumeKeyCRN,
+		UserData:                   c.UserData,
+	}
+}
+
 // Order orders the configured server from the template and waits until it
-// is ready. It orders at most once: the intent is saved before the order is
-// placed, and a rerun that finds it looks the server up (by its hostname
-// and idempotency tag) instead of ordering again.
+// is ready: a classic server, or for the qcow2 format a VPC instance from
+// the VPC image (see orderVPC). It orders at most once: the intent is saved
+// before the order is placed, and a rerun that finds it looks the server up
+// (by its hostname and idempotency tag, or the instance's unique name)
+// instead of ordering again.
 func (p *Pipeline) Order(ctx context.Context) (*ServerInfo, error) {
 	if err := p.loadFor(ctx, StageOrder); err != nil {
 		return nil, err
@@ -48,6 +74,9 @@ func (p *Pipeline) Order(ctx context.Context) (*ServerInfo, error) {
 	sc := p.cfg.Server
 	if sc == nil {
 		return nil, &StepError{Stage: StageOrder, Err: errors.New("no server configured")}
+	}
+	if p.cfg.Image.Format.vpc() {
+		return p.orderVPC(ctx, sc)
 	}
 	var srv *provision.Server
 	err := p.stage(StageOrder, "order "+sc.Hostname+"."+sc.Domain, false, func() (string, error) {

@@ -158,6 +158,9 @@ func (p *Pipeline) Plan(ctx context.Context, src Source) (*Plan, error) {
 
 	if sc := p.cfg.Server; sc != nil {
 		switch {
+		case p.cfg.Image.Format.vpc():
+			action, detail, err := p.planVPCInstance(ctx, sc)
+			add(StageOrder, action, detail, err)
 		case st.ServerReady:
 			add(StageOrder, "skip", fmt.Sprintf("server %d", st.ServerID), nil)
 		case st.TemplateReady:

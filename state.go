@@ -45,6 +45,9 @@ type State struct {
 	ServerID       int    `json:"serverId,omitempty"`
 	ServerHostname string `json:"serverHostname,omitempty"`
 	ServerReady    bool   `json:"serverReady,omitempty"`
+	// VPCInstanceID is the VPC instance of a qcow2 (VPC) run; its name is
+	// in ServerHostname. OrderRequested and ServerReady apply to it too.
+	VPCInstanceID string `json:"vpcInstanceId,omitempty"`
 	// StartedAt is when the first run began (the start of the audit window).
 	StartedAt time.Time `json:"startedAt,omitempty"`
 	UpdatedAt time.Time `json:"updatedAt,omitempty"`

@@ -148,8 +148,10 @@ var (
 	vpcVolumeProfile  = regexp.MustCompile(`^[a-z0-9][-a-z0-9]*[a-z0-9]$`)
 )
 
-// validate checks what the VPC API would refuse, before any call.
-func (r *VPCInstanceRequest) validate(region string) error {
+// Validate checks, without any call, what the VPC API would refuse for an
+// instance in region (e.g. "us-south"): a *ValidationError naming the field.
+// CreateInstance validates too; Validate is for checking a plan early.
+func (r *VPCInstanceRequest) Validate(region string) error {
 	id := func(field, v string, required bool) error {
 		switch {
 		case v == "" && required:
@@ -311,7 +313,7 @@ func (in *VPCInstance) Failed() bool {
 // image or zone, or one being deleted, gives ErrNameTaken. Reruns are
 // sequential: two concurrent calls may both find nothing.
 func (c *VPCClient) CreateInstance(ctx context.Context, req VPCInstanceRequest) (*VPCInstance, error) {
-	if err := req.validate(c.region); err != nil {
+	if err := req.Validate(c.region); err != nil {
 		return nil, err
 	}
 	if in, found, err := c.FindInstance(ctx, req.Name); err != nil {
