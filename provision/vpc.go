@@ -17,6 +17,7 @@ import (
 	"github.com/IBM/vpc-go-sdk/vpcv1"
 
 	"github.com/e2eimage/e2e/internal/once"
+	"github.com/e2eimage/e2e/internal/vpcapi"
 )
 
 // VPCConfig configures a VPCClient. Authenticator is required.
@@ -334,7 +335,7 @@ func (c *VPCClient) CreateInstance(ctx context.Context, req VPCInstanceRequest) 
 	err = vpcError(ctx, "CreateInstance", resp, err)
 	var ae *VPCAPIError
 	switch {
-	case lost, errors.As(err, &ae) && ae.ambiguous():
+	case lost, errors.As(err, &ae) && ae.Ambiguous():
 	case errors.Is(err, ErrNameTaken): // created meanwhile, by a rerun or another caller
 	default:
 		return nil, err // refused: nothing was created
@@ -463,22 +464,7 @@ func checkID(id string) error {
 // retry calls f until it succeeds, fails permanently, or c.retries retries
 // of temporary failures have been spent.
 func (c *VPCClient) retry(ctx context.Context, f func() error) error {
-	wait := c.retryWait
-	for attempt := 0; ; attempt++ {
-		err := f()
-		var ae *VPCAPIError
-		if err == nil || attempt >= c.retries || !errors.As(err, &ae) || !ae.Temporary() {
-			return err
-		}
-		t := time.NewTimer(max(wait, ae.RetryAfter))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (after: %w)", ctx.Err(), err)
-		case <-t.C:
-		}
-		wait *= 2
-	}
+	return vpcapi.Retry(ctx, c.retries, c.retryWait, f)
 }
 
 func fromVPCInstance(in *vpcv1.Instance) (*VPCInstance, error) {

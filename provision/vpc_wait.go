@@ -2,10 +2,10 @@ package provision
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
+
+	"github.com/e2eimage/e2e/internal/vpcapi"
 )
 
 // WaitRunning polls a VPC instance until it is running and returns it. An
@@ -31,54 +31,31 @@ func (c *VPCClient) WaitRunning(ctx context.Context, id string, opts ...WaitOpti
 		return nil, err
 	}
 	start := time.Now()
-	interval, failures := o.interval, 0
-	what := "provision: wait for vpc instance " + id
-	for {
+	var last *VPCInstance
+	p := vpcapi.Poller{Interval: o.interval, MaxInterval: o.maxInterval, MaxFailures: o.maxFailures}
+	err := p.Run(ctx, "provision: wait for vpc instance "+id, func() (bool, error) {
 		raw, resp, err := c.vpc.GetInstanceWithContext(ctx, c.vpc.NewGetInstanceOptions(id))
-		var in *VPCInstance
-		if err == nil {
-			in, err = fromVPCInstance(raw)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", what, err)
-			}
-		} else {
-			err = vpcError(ctx, "GetInstance", resp, err)
+		if err != nil {
+			return false, vpcError(ctx, "GetInstance", resp, err)
 		}
-		wait := interval
-		switch {
-		case ctx.Err() != nil:
-			return nil, fmt.Errorf("%s: %w", what, ctx.Err())
-		case err != nil:
-			var ae *VPCAPIError
-			if !errors.As(err, &ae) || !ae.Temporary() {
-				return nil, fmt.Errorf("%s: %w", what, err)
-			}
-			if failures++; failures >= o.maxFailures {
-				return nil, fmt.Errorf("%s: %d polls in a row failed, last: %w", what, failures, err)
-			}
-			wait = max(wait, ae.RetryAfter)
-		default:
-			failures = 0
-			if o.progress != nil {
-				o.progress(Progress{PowerState: in.Status, Transaction: reasonText(in.StatusReasons),
-					Provisioned: in.Running(), Elapsed: time.Since(start)})
-			}
-			switch {
-			case in.Running():
-				return in, nil
-			case in.Failed():
-				return in, &VPCInstanceError{InstanceID: in.ID, Name: in.Name, Status: in.Status, Reasons: in.StatusReasons}
-			}
+		in, err := fromVPCInstance(raw)
+		if err != nil {
+			return false, err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%s: %w", what, ctx.Err())
-		case <-t.C:
+		last = in
+		if o.progress != nil {
+			o.progress(Progress{PowerState: in.Status, Transaction: reasonText(in.StatusReasons),
+				Provisioned: in.Running(), Elapsed: time.Since(start)})
 		}
-		interval = min(interval*3/2, max(o.maxInterval, o.interval))
+		return in.Running() || in.Failed(), nil
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case last.Failed():
+		return last, &VPCInstanceError{InstanceID: last.ID, Name: last.Name, Status: last.Status, Reasons: last.StatusReasons}
 	}
+	return last, nil
 }
 
 func reasonText(rs []VPCStatusReason) string {
