@@ -280,6 +280,11 @@ func TestVPCInstanceRefused(t *testing.T) {
 	if _, resp, err := anon.ListInstances(&vpcv1.ListInstancesOptions{}); err == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("bad token: %v", err)
 	}
+	for _, opts := range []*vpcv1.ListInstancesOptions{{Limit: core.Int64Ptr(0)}, {Limit: core.Int64Ptr(101)}, {Start: core.StringPtr("x")}} {
+		if _, resp, err := e.vpc.ListInstances(opts); err == nil || resp.StatusCode != http.StatusBadRequest || !strings.HasPrefix(vpcCode(resp), "validation_invalid_") {
+			t.Fatalf("bad page parameters %+v: %v", opts, err)
+		}
+	}
 	r, err := http.Get(e.cloud.VPCURL + "/instances")
 	if err != nil {
 		t.Fatal(err)
