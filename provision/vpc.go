@@ -63,6 +63,9 @@ func NewVPCClient(cfg VPCConfig) (*VPCClient, error) {
 	if cfg.Authenticator == nil {
 		return nil, fmt.Errorf("%w: VPCConfig.Authenticator is required", ErrConfig)
 	}
+	if err := cfg.Authenticator.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: VPCConfig.Authenticator: %v", ErrConfig, err)
+	}
 	if cfg.Region == "" {
 		cfg.Region = "us-south"
 	}

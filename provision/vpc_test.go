@@ -127,6 +127,10 @@ func qcow2LUKS(t *testing.T, passphrase []byte) []byte {
 	return buf.Bytes()
 }
 
+func (f *vpcFixture) vpcAuth() *core.IamAuthenticator {
+	return &core.IamAuthenticator{ApiKey: f.cloud.APIKey, URL: f.cloud.IAMURL}
+}
+
 func (f *vpcFixture) request(name string) provision.VPCInstanceRequest {
 	zone := f.cloud.Region + "-1"
 	return provision.VPCInstanceRequest{Name: name, ImageID: f.imageID, Profile: "bx2-2x8", Zone: zone,
@@ -457,8 +461,15 @@ func TestVPCInstanceRequestValidation(t *testing.T) {
 			t.Fatalf("GetInstance(%q): %v", id, err)
 		}
 	}
-	if _, err := provision.NewVPCClient(provision.VPCConfig{}); !errors.Is(err, provision.ErrConfig) {
-		t.Fatalf("no authenticator: %v", err)
+	for _, cfg := range []provision.VPCConfig{
+		{},
+		{Authenticator: &core.IamAuthenticator{}}, // no API key
+		{Authenticator: f.vpcAuth(), Region: "Dallas"},
+		{Authenticator: f.vpcAuth(), Endpoint: "ftp://vpc"},
+	} {
+		if _, err := provision.NewVPCClient(cfg); !errors.Is(err, provision.ErrConfig) {
+			t.Fatalf("NewVPCClient(%v): %v; want ErrConfig", cfg, err)
+		}
 	}
 }
 
