@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/IBM/go-sdk-core/v5/core"
 
@@ -58,3 +59,27 @@ func (e *VPCInstanceError) Error() string {
 
 // Unwrap returns ErrInstanceFailed.
 func (e *VPCInstanceError) Unwrap() error { return ErrInstanceFailed }
+
+// VPCWaitError is a WaitRunning that ended before the instance ran or
+// failed: ctx ended, polls kept failing, or one failed for good. It names
+// the status the instance was last seen in. Unwrap returns the cause
+// (ctx.Err(), a *VPCAPIError, …).
+type VPCWaitError struct {
+	InstanceID string
+	// Last is the instance as the last successful poll saw it, nil when no
+	// poll succeeded.
+	Last    *VPCInstance
+	Elapsed time.Duration
+	Err     error
+}
+
+func (e *VPCWaitError) Error() string {
+	after := e.Elapsed.Round(time.Millisecond)
+	if e.Last == nil {
+		return fmt.Sprintf("%v (after %v; no poll succeeded)", e.Err, after)
+	}
+	return fmt.Sprintf("%v (after %v; last seen %s)", e.Err, after, e.Last.Status)
+}
+
+// Unwrap returns the cause.
+func (e *VPCWaitError) Unwrap() error { return e.Err }

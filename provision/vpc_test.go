@@ -399,8 +399,10 @@ func TestVPCInstanceContext(t *testing.T) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	go func() { time.Sleep(10 * time.Millisecond); cancel2() }()
 	_, err = f.vpc.WaitRunning(ctx2, in.ID, provision.WithPollInterval(time.Hour))
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("WaitRunning cancelled: %v", err)
+	var we *provision.VPCWaitError
+	if !errors.Is(err, context.Canceled) || !errors.As(err, &we) || we.Last == nil || we.InstanceID != in.ID ||
+		!strings.Contains(err.Error(), "last seen "+we.Last.Status) {
+		t.Fatalf("WaitRunning cancelled: %v; want a VPCWaitError naming the last status", err)
 	}
 }
 

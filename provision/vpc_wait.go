@@ -19,7 +19,8 @@ import (
 // whose Progress carries the VPC status ("pending", "starting", "running")
 // in PowerState, the status reasons in Transaction, Provisioned once
 // running, and ServerID 0. Cancelling ctx stops the waiting, not the
-// provisioning.
+// provisioning. A wait that ends otherwise returns a *VPCWaitError naming
+// the status the instance was last seen in.
 func (c *VPCClient) WaitRunning(ctx context.Context, id string, opts ...WaitOption) (*VPCInstance, error) {
 	o := waitOptions{interval: 10 * time.Second, maxInterval: time.Minute, maxFailures: 5}
 	for _, opt := range opts {
@@ -51,7 +52,7 @@ func (c *VPCClient) WaitRunning(ctx context.Context, id string, opts ...WaitOpti
 	})
 	switch {
 	case err != nil:
-		return nil, err
+		return nil, &VPCWaitError{InstanceID: id, Last: last, Elapsed: time.Since(start), Err: err}
 	case last.Failed():
 		return last, &VPCInstanceError{InstanceID: last.ID, Name: last.Name, Status: last.Status, Reasons: last.StatusReasons}
 	}
