@@ -151,7 +151,9 @@ func printSummary(w io.Writer, res *e2e.Result) {
 	} else {
 		fmt.Fprintf(w, "template   %d (%s)\n", st.TemplateID, st.TemplateGUID)
 	}
-	if s := res.Server; s != nil {
+	if s := res.Server; s != nil && s.VPCInstanceID != "" {
+		fmt.Fprintf(w, "instance   %s %s zone %s status %s private %s\n", s.VPCInstanceID, s.Hostname, s.Zone, s.PowerState, s.PrivateIP)
+	} else if s != nil {
 		fmt.Fprintf(w, "server     %d %s.%s power %s public %s private %s\n", s.ID, s.Hostname, s.Domain, s.PowerState, s.PublicIP, s.PrivateIP)
 	}
 	if len(res.Events) > 0 {

@@ -22,3 +22,22 @@ func TestSummaryNamesTheVPCImage(t *testing.T) {
 		t.Errorf("summary of a classic run:\n%s", out)
 	}
 }
+
+// TestSummaryNamesTheVPCInstance: a VPC instance has no classic server ID;
+// the summary must name the instance, its zone and status.
+func TestSummaryNamesTheVPCInstance(t *testing.T) {
+	var b bytes.Buffer
+	printSummary(&b, &e2e.Result{
+		State:  e2e.State{VPCImageID: "r006-image-1", VPCInstanceID: "0717_inst-1"},
+		Server: &e2e.ServerInfo{VPCInstanceID: "0717_inst-1", Hostname: "web-1", Zone: "us-south-1", PowerState: "running", PrivateIP: "10.240.0.4"},
+	})
+	out := b.String()
+	for _, want := range []string{"instance   0717_inst-1 web-1 zone us-south-1 status running private 10.240.0.4"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary of a VPC instance lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "server     0") {
+		t.Errorf("summary of a VPC instance prints a classic server 0:\n%s", out)
+	}
+}
