@@ -1,10 +1,12 @@
 package disk
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 
+	"github.com/e2eimage/e2e/internal/sector"
 	"github.com/e2eimage/e2e/luks"
 )
 
@@ -15,29 +17,76 @@ import (
 // tweaked by its host file offset / 512. All-zero clusters are left
 // unallocated; refcounts are exact, so `qemu-img check` finds no errors.
 //
-// dst is written strictly sequentially (an upload stream will do); the
-// source is read twice (a zero scan, then the data). It returns the number
-// of bytes written.
+// When dst is a regular file (an *os.File not opened with O_APPEND), it is
+// written in one pass over the source: the data clusters first, at their
+// offsets, from several goroutines, then the tables and the headers; the
+// key slot's PBKDF2 runs meanwhile (after calibrating it, first), and
+// progress is reported as StageWrite of the virtual size only. A cancelled
+// write returns once that PBKDF2 has finished; the file then holds no
+// valid header. Any other dst is written strictly sequentially (an upload
+// stream will do), after reading the source twice (a zero scan, then the
+// data). The passphrase is not kept: the caller may wipe it on return. It
+// returns the number of bytes written.
 func WriteQCOW2LUKS(ctx context.Context, dst io.Writer, src Disk, passphrase []byte, opts ...WriteOption) (int64, error) {
 	o, err := newWriteOptions(opts)
 	if err != nil {
 		return 0, err
 	}
-	if src.Size() <= 0 {
-		return 0, ErrEmpty
-	}
-	lopts := append(append([]luks.Option(nil), o.luksOpts...), luks.WithVersion(1), luks.WithLayout(luks.LayoutQEMU))
-	header, vk, err := luks.FormatHeader(passphrase, lopts...)
+	size, err := qcowSize(src)
 	if err != nil {
 		return 0, err
 	}
-	defer clear(vk)
-	c, err := newSectorCipher(vk)
+	lopts := append(append([]luks.Option(nil), o.luksOpts...), luks.WithVersion(1), luks.WithLayout(luks.LayoutQEMU))
+	pos := sector.PositionalFile(dst)
+	if pos == nil {
+		header, vk, err := luks.FormatHeader(passphrase, lopts...)
+		if err != nil {
+			return 0, err
+		}
+		defer clear(vk)
+		c, err := newSectorCipher(vk)
+		if err != nil {
+			return 0, fmt.Errorf("disk: LUKS volume key: %w", err)
+		}
+		defer c.Zero()
+		cr := &qcowCrypto{c: c, luksLen: int64(len(header)), header: func() ([]byte, error) { return header, nil }}
+		return writeQCOW2Stream(ctx, dst, src, size, cr, o)
+	}
+	// Calibrated now, on cores the data pass does not load yet.
+	p, err := luks.Prepare(lopts...)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Zero()
+	c, err := newSectorCipher(p.VolumeKey)
 	if err != nil {
 		return 0, fmt.Errorf("disk: LUKS volume key: %w", err)
 	}
 	defer c.Zero()
-	return writeQCOW2(ctx, dst, src, &qcowCrypto{header: header, c: c}, o)
+	header := formatAsync(p, passphrase)
+	defer header() // before p.Zero: the goroutine reads the key
+	return writeQCOW2OnePass(ctx, pos, src, size, &qcowCrypto{c: c, luksLen: p.HeaderSize, header: header}, o)
+}
+
+// formatAsync runs p.Format in a goroutine on a copy of passphrase, wiped
+// when it is done, and returns a function that waits for its result (and
+// may be called more than once).
+func formatAsync(p *luks.Prepared, passphrase []byte) func() ([]byte, error) {
+	pass := bytes.Clone(passphrase)
+	done := make(chan struct{})
+	var (
+		hdr []byte
+		err error
+	)
+	go func() {
+		defer close(done)
+		defer clear(pass)
+		hdr, err = p.Format(pass)
+	}()
+	return func() ([]byte, error) {
+		<-done
+		return hdr, err
+	}
 }
 
 // OpenQCOW2LUKS opens a LUKS-encrypted qcow2 (ours or QEMU's) with its
