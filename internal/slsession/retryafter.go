@@ -1,12 +1,11 @@
 package slsession
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/e2eimage/e2e/internal/retryafter"
 )
 
 // MaxRetryAfter caps the wait a server's Retry-After header can impose on
@@ -15,33 +14,12 @@ import (
 // may be refused again, which costs one retry or one tolerated failure).
 const MaxRetryAfter = 60 * time.Second
 
-// parseRetryAfter reads a Retry-After value, delay-seconds or an HTTP date
-// (RFC 9110 §10.2.3), as a wait from now; 0 when absent, malformed or past.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		// Larger than any sane wait and than time.Duration can hold:
-		// saturate; retryWait caps it anyway.
-		if n > int64(24*time.Hour/time.Second) {
-			return 24 * time.Hour
-		}
-		return time.Duration(n) * time.Second
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0
-	}
-	if d := t.Sub(now); d > 0 {
-		return min(d.Round(time.Second), 24*time.Hour) // HTTP dates have one-second resolution
-	}
-	return 0
-}
+// The shared Retry-After parser and context-aware wait, under the names
+// Session and Poller use.
+var (
+	parseRetryAfter = retryafter.Parse
+	sleepCtx        = retryafter.Sleep
+)
 
 // hasRetryAfter reports whether a status's Retry-After means "come back
 // later" (429 Too Many Requests, 503 Service Unavailable).
@@ -58,17 +36,4 @@ func retryWait(backoff time.Duration, err error) time.Duration {
 		return max(backoff, min(ae.RetryAfter, MaxRetryAfter))
 	}
 	return backoff
-}
-
-// sleepCtx waits d or until ctx is done, whichever comes first, and returns
-// ctx.Err() in the latter case.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -15,46 +15,6 @@ import (
 	"github.com/softlayer/softlayer-go/sl"
 )
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		in   string
-		want time.Duration
-	}{
-		{"", 0},
-		{"1", time.Second},
-		{" 2 ", 2 * time.Second},
-		{"0", 0},
-		{"-5", 0},
-		{"1.5", 0},
-		{"soon", 0},
-		{"3600", time.Hour},
-		{"99999999999999999999", 0}, // overflows int64: malformed
-		{"999999999999", 24 * time.Hour},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
-		{now.Add(30 * 24 * time.Hour).Format(http.TimeFormat), 24 * time.Hour},
-		{"Fri, 27 Nov 2026 12:00:30 GMT", 30 * time.Second},
-		{"Friday, 27-Nov-26 12:00:45 GMT", 45 * time.Second}, // RFC 850, still allowed
-	} {
-		if got := parseRetryAfter(tc.in, now); got != tc.want {
-			t.Errorf("parseRetryAfter(%q) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-}
-
-func FuzzParseRetryAfter(f *testing.F) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	for _, s := range []string{"1", "120", "-1", "Fri, 27 Nov 2026 12:00:30 GMT", "Thu, 01 Jan 1970 00:00:00 GMT", "9223372036854775807", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if d := parseRetryAfter(s, now); d < 0 || d > 24*time.Hour {
-			t.Fatalf("parseRetryAfter(%q) = %v, outside [0, 24h]", s, d)
-		}
-	})
-}
-
 // slServer answers SoftLayer_Account::getObject with the given statuses in
 // turn (then 200), each non-200 carrying retryAfter as its Retry-After.
 type slServer struct {
