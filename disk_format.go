@@ -37,7 +37,7 @@ func virtualDisk(in *opened) error {
 	return nil
 }
 
-var errNeedSeekable = errors.New("e2e: encrypted VHD and qcow2 images need a seekable source (a file or a cos:// object), not a stream")
+var errNeedSeekable = errors.New("e2e: encrypted VHD and qcow2 images need a seekable source (FromFile, FromReaderAt or FromCOS), not a stream")
 
 // encodeDisk writes the disk-container formats (encrypted VHD).
 func encodeDisk(ctx context.Context, cfg Config, w io.Writer, in *opened, dek *keys.DEK) error {

@@ -14,11 +14,12 @@ import (
 )
 
 // Source is the plain disk image a run encrypts: a local file, an
-// io.Reader, or an object already in Cloud Object Storage (cos://…).
-// Build one with FromFile, FromReader or FromCOS.
+// io.Reader or io.ReaderAt, or an object already in Cloud Object Storage
+// (cos://…). Build one with FromFile, FromReader, FromReaderAt or FromCOS.
 type Source struct {
 	path   string
 	reader io.Reader
+	ra     io.ReaderAt
 	size   int64
 	uri    string
 }
@@ -29,6 +30,12 @@ func FromFile(path string) Source { return Source{path: path} }
 // FromReader is an image streamed from r; size is its length in bytes, or
 // -1 when unknown.
 func FromReader(r io.Reader, size int64) Source { return Source{reader: r, size: size} }
+
+// FromReaderAt is an image read at random from r, size bytes long: an
+// image in memory (a *bytes.Reader) or any seekable store. Unlike a stream
+// it can be a VHD or qcow2 container and be encrypted as an encrypted VHD
+// or qcow2, which read their source twice (a zero scan, then the data).
+func FromReaderAt(r io.ReaderAt, size int64) Source { return Source{ra: r, size: size} }
 
 // FromCOS is an image object in Cloud Object Storage, as IBM's export step
 // leaves it: cos://region/bucket/object.
@@ -50,11 +57,15 @@ func (s Source) String() string {
 		return s.uri
 	case s.reader != nil:
 		return "stream"
+	case s.ra != nil:
+		return "random-access source"
 	}
 	return "none"
 }
 
-func (s Source) empty() bool { return s.path == "" && s.reader == nil && s.uri == "" }
+func (s Source) empty() bool {
+	return s.path == "" && s.reader == nil && s.ra == nil && s.uri == ""
+}
 
 // opened is a source ready to read: a stream of the plain image bytes, its
 // size (-1 when unknown) and the random-access form when there is one.
@@ -102,6 +113,15 @@ func (s Source) open(ctx context.Context, cos *storage.Client) (*opened, error) 
 		return in, nil
 	case s.reader != nil:
 		return &opened{r: s.reader, size: s.size, done: func() error { return nil }}, nil
+	case s.ra != nil:
+		if s.size < 0 {
+			return nil, fmt.Errorf("e2e: source: FromReaderAt needs the size, not %d", s.size)
+		}
+		in := &opened{ra: s.ra, size: s.size, done: func() error { return nil }}
+		if err := virtualDisk(in); err != nil {
+			return nil, err
+		}
+		return in, nil
 	}
 	return nil, errNoSource
 }

@@ -41,6 +41,20 @@ func Config(cloud *e2etest.Cloud) e2e.Config {
 	}
 }
 
+// ConfigFor is Config for one of the three encrypted formats. The VPC
+// format (qcow2) imports a VPC custom image and orders a VPC instance in
+// the emulated VPC's first zone instead of a classic template and server.
+func ConfigFor(cloud *e2etest.Cloud, f e2e.Format) e2e.Config {
+	cfg := Config(cloud)
+	cfg.Image.Format = f
+	if f == e2e.QCOW2LUKS {
+		zone := cloud.Region + "-1"
+		cfg.Image.OS = "ubuntu-24-04-amd64" // a VPC operating system name
+		cfg.Server = &e2e.ServerConfig{Hostname: "quickstart-vsi", Zone: zone, SubnetID: cloud.VPCNetwork().Subnets[zone]}
+	}
+	return cfg
+}
+
 // Image returns a small disk image that looks bootable: an MBR with one
 // Linux partition holding an ext-like superblock and file data, with the
 // zero runs a real disk has. size is rounded up to whole MiB.
