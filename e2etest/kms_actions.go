@@ -321,8 +321,10 @@ func (c *Cloud) kmsDoAction(k *kmsKey, action string, req *kmsActionRequest) (ma
 // exist, is not in a state that allows unwrap, or the WDEK is not its. The
 // WDEK is the ciphertext as Key Protect returns it (base64 text); raw bytes
 // are accepted too. It returns the raw DEK bytes, without AAD (IBM's image
-// import uses WDEKs without AAD). Called by the SoftLayer import.
-func (c *Cloud) unwrapWDEK(rootKeyCRN string, wdek []byte) ([]byte, error) {
+// import uses WDEKs without AAD). initiator is the IAM service name that
+// unwraps and is authorized to: "server-protect" (Cloud Block Storage) for
+// a classic import, "is" (the VPC image service) for a VPC one.
+func (c *Cloud) unwrapWDEK(initiator, rootKeyCRN string, wdek []byte) ([]byte, error) {
 	parts := strings.Split(rootKeyCRN, ":")
 	// crn:v1:bluemix:public:<service>:<region>:a/<account>:<instance>:key:<id>
 	if len(parts) != 10 || parts[0] != "crn" || parts[8] != "key" || (parts[4] != "kms" && parts[4] != "hs-crypto") {
@@ -350,12 +352,12 @@ func (c *Cloud) unwrapWDEK(rootKeyCRN string, wdek []byte) ([]byte, error) {
 		dek, _, err := openWDEK(k, raw, nil)
 		return dek, k.name, err
 	}()
-	// The storage service's unwrap shows in the key's audit trail, with
-	// server-protect as the initiator, as on IBM Cloud.
+	// The importing service's unwrap shows in the key's audit trail, with
+	// that service as the initiator, as on IBM Cloud.
 	ev := Event{Action: "kms.secrets.unwrap", Message: "Key Protect: unwrap key " + name,
 		Target: EventTarget{ID: rootKeyCRN, Name: name, TypeURI: kmsActionURI}, Service: ServiceKMS}
-	ev.Initiator.ID = "crn:v1:bluemix:public:iam-identity::a/" + c.AccountID + "::serviceid:server-protect"
-	ev.Initiator.Name = "server-protect"
+	ev.Initiator.ID = "crn:v1:bluemix:public:iam-identity::a/" + c.AccountID + "::serviceid:" + initiator
+	ev.Initiator.Name = initiator
 	ev.Initiator.TypeURI = "service/security/account/service"
 	ev.Initiator.Credential.Type = "token"
 	if err != nil {

@@ -30,12 +30,12 @@ func TestUnwrapWDEK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.unwrapWDEK(root.CRN, ct)
+	got, err := c.unwrapWDEK("server-protect", root.CRN, ct)
 	if err != nil || !bytes.Equal(got, dek) {
 		t.Fatalf("unwrapWDEK(base64) = %q, %v", got, err)
 	}
 	raw, _ := base64.StdEncoding.DecodeString(string(ct))
-	if got, err := c.unwrapWDEK(root.CRN, raw); err != nil || !bytes.Equal(got, dek) {
+	if got, err := c.unwrapWDEK("server-protect", root.CRN, raw); err != nil || !bytes.Equal(got, dek) {
 		t.Fatalf("unwrapWDEK(raw) = %q, %v", got, err)
 	}
 	aad := []string{"x"}
@@ -54,14 +54,14 @@ func TestUnwrapWDEK(t *testing.T) {
 		"truncated":     {root.CRN, raw[:40], "not a Key Protect ciphertext"},
 		"empty":         {root.CRN, nil, "not a Key Protect ciphertext"},
 	} {
-		if _, err := c.unwrapWDEK(tc.crn, tc.wdek); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := c.unwrapWDEK("server-protect", tc.crn, tc.wdek); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", name, err, tc.want)
 		}
 	}
 	if err := k.DisableKey(ctx, root.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.unwrapWDEK(root.CRN, ct); err == nil || !strings.Contains(err.Error(), "suspended") {
+	if _, err := c.unwrapWDEK("server-protect", root.CRN, ct); err == nil || !strings.Contains(err.Error(), "suspended") {
 		t.Fatalf("unwrapWDEK with a suspended key: %v", err)
 	}
 }

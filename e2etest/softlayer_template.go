@@ -508,7 +508,7 @@ func (c *Cloud) slRunImportChecks(cfg *slTemplateConfig, region, bucket, object 
 	if !c.hasAuthorization("server-protect", service, instance) {
 		return fail("authorization", "no IAM authorization lets Cloud Block Storage (server-protect) use %s instance %s with the Reader role", service, instance)
 	}
-	dek, err := c.unwrapWDEK(cfg.CRKCRN, []byte(cfg.WrappedDEK))
+	dek, err := c.unwrapWDEK("server-protect", cfg.CRKCRN, []byte(cfg.WrappedDEK))
 	if err != nil {
 		return fail("unwrap", "the wrapped data key could not be unwrapped with root key %s: %v", cfg.CRKCRN, err)
 	}

@@ -316,7 +316,7 @@ func (c *Cloud) vpcRunImportChecks(im *vpcImage, region, bucket, object, wdek st
 	if msg := c.vpcRootKeyProblem(im.keyCRN); msg != "" {
 		return fail("encryption_key_not_usable", "%s", msg)
 	}
-	dek, err := c.unwrapWDEK(im.keyCRN, []byte(wdek))
+	dek, err := c.unwrapWDEK("is", im.keyCRN, []byte(wdek))
 	if err != nil {
 		return fail("encrypted_data_key_invalid", "the encrypted data key could not be unwrapped with root key %s: %v", im.keyCRN, err)
 	}
