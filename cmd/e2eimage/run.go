@@ -27,7 +27,7 @@ func init() {
 	})
 	register(command{
 		name:    "demo",
-		usage:   "[--size MiB]",
+		usage:   "[--size MiB] [--format luks|vhd|qcow2]",
 		summary: "run the whole workflow against an embedded emulated IBM Cloud",
 		run:     runDemo,
 	})
@@ -106,11 +106,17 @@ func runCleanup(ctx context.Context, e *env, args []string) error {
 func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("demo")
 	size := fs.Int("size", 32, "size of the generated demo image in `MiB`")
+	format := fs.String("format", string(e2e.LUKSRaw), "encrypted image format: luks, vhd (classic) or qcow2 (VPC image and instance)")
 	if _, err := parseFlags(e, fs, commands["demo"].usage, args); err != nil {
 		return err
 	}
 	if *size < 2 || *size > 4096 {
 		return usagef("--size must be between 2 and 4096 MiB")
+	}
+	switch f := e2e.Format(*format); f {
+	case e2e.LUKSRaw, e2e.EncryptedVHD, e2e.QCOW2LUKS:
+	default:
+		return usagef("--format must be luks, vhd or qcow2, not %q", *format)
 	}
 	cloud, err := e2etest.Start()
 	if err != nil {
@@ -119,7 +125,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	defer cloud.Close()
 	fmt.Fprintf(e.stdout, "emulated IBM Cloud started (%s)\n", cloud.Region)
 	img := demo.Image(int64(*size)<<20, uint64(time.Now().UnixNano()))
-	return pipelineRun(ctx, e, demo.Config(cloud), &e2e.MemoryStore{}, e2e.FromReader(bytes.NewReader(img), int64(len(img))))
+	return pipelineRun(ctx, e, demo.ConfigFor(cloud, e2e.Format(*format)), &e2e.MemoryStore{}, e2e.FromReaderAt(bytes.NewReader(img), int64(len(img))))
 }
 
 // pipelineRun runs the pipeline with progress on stderr and prints a summary.

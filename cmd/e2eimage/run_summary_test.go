@@ -41,3 +41,17 @@ func TestSummaryNamesTheVPCInstance(t *testing.T) {
 		t.Errorf("summary of a VPC instance prints a classic server 0:\n%s", out)
 	}
 }
+
+// TestDemoFormats: `e2eimage demo` runs each generation against the
+// embedded cloud and names what it made; an unknown format is a usage error.
+func TestDemoFormats(t *testing.T) {
+	for format, want := range map[string]string{"vhd": "template ", "qcow2": "instance "} {
+		code, stdout, stderr := runCLI(t, nil, "demo", "--size", "2", "--format", format)
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("demo --format %s: exit %d, stdout lacks %q:\n%s\n%s", format, code, want, stdout, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(t, nil, "demo", "--format", "zip"); code != 2 || !strings.Contains(stderr, "--format must be") {
+		t.Errorf("demo --format zip: exit %d, stderr %q; want a usage error", code, stderr)
+	}
+}
