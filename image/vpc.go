@@ -7,7 +7,6 @@ package image
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/IBM/go-sdk-core/v5/core"
 	"github.com/IBM/vpc-go-sdk/vpcv1"
+
+	"github.com/e2eimage/e2e/internal/vpcapi"
 )
 
 // VPCConfig configures a VPCClient. Authenticator is required.
@@ -50,38 +51,13 @@ type VPCClient struct {
 
 // NewVPCClient checks cfg and returns a VPCClient. No request is made.
 func NewVPCClient(cfg VPCConfig) (*VPCClient, error) {
-	if cfg.Authenticator == nil {
-		return nil, fmt.Errorf("%w: VPCConfig.Authenticator is required", ErrConfig)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-south"
-	}
-	if !regionPattern.MatchString(cfg.Region) {
-		return nil, fmt.Errorf("%w: region %q is not a region name like us-south", ErrConfig, cfg.Region)
-	}
-	if cfg.Endpoint == "" {
-		cfg.Endpoint = "https://" + cfg.Region + ".iaas.cloud.ibm.com/v1"
-	}
-	if !strings.HasPrefix(cfg.Endpoint, "https://") && !strings.HasPrefix(cfg.Endpoint, "http://") {
-		return nil, fmt.Errorf("%w: endpoint %q is not an http(s) URL", ErrConfig, cfg.Endpoint)
-	}
-	switch {
-	case cfg.Retries == 0:
-		cfg.Retries = 3
-	case cfg.Retries < 0:
-		cfg.Retries = 0
-	}
-	if cfg.RetryWait <= 0 {
-		cfg.RetryWait = time.Second
-	}
-	v, err := vpcv1.NewVpcV1(&vpcv1.VpcV1Options{URL: strings.TrimSuffix(cfg.Endpoint, "/"), Authenticator: cfg.Authenticator})
+	api := vpcapi.Config{Endpoint: cfg.Endpoint, Region: cfg.Region, Authenticator: cfg.Authenticator,
+		HTTPClient: cfg.HTTPClient, Retries: cfg.Retries, RetryWait: cfg.RetryWait}
+	v, err := vpcapi.New(&api)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		return nil, err
 	}
-	if cfg.HTTPClient != nil {
-		v.Service.SetHTTPClient(cfg.HTTPClient)
-	}
-	return &VPCClient{vpc: v, region: cfg.Region, retries: cfg.Retries, retryWait: cfg.RetryWait}, nil
+	return &VPCClient{vpc: v, region: api.Region, retries: api.Retries, retryWait: api.RetryWait}, nil
 }
 
 // VPCImportRequest describes an encrypted qcow2 image in COS to import as
@@ -293,22 +269,7 @@ func (c *VPCClient) Delete(ctx context.Context, id string) error {
 // retry calls f until it succeeds, fails permanently, or c.retries retries
 // of temporary failures have been spent.
 func (c *VPCClient) retry(ctx context.Context, f func() error) error {
-	wait := c.retryWait
-	for attempt := 0; ; attempt++ {
-		err := f()
-		var ae *VPCAPIError
-		if err == nil || attempt >= c.retries || !errors.As(err, &ae) || !ae.Temporary() {
-			return err
-		}
-		t := time.NewTimer(max(wait, ae.RetryAfter))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (after: %w)", ctx.Err(), err)
-		case <-t.C:
-		}
-		wait *= 2
-	}
+	return vpcapi.Retry(ctx, c.retries, c.retryWait, f)
 }
 
 func fromVPCImage(im *vpcv1.Image) (*VPCImage, error) {

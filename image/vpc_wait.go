@@ -2,10 +2,10 @@ package image
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
+
+	"github.com/e2eimage/e2e/internal/vpcapi"
 )
 
 // Wait polls a VPC image until it is available and returns it; an import
@@ -24,48 +24,31 @@ func (c *VPCClient) Wait(ctx context.Context, id string, opts ...WaitOption) (*V
 		return nil, invalid("ID", "is required")
 	}
 	start := time.Now()
-	interval, failures := o.interval, 0
-	what := "image: wait for vpc image " + id
-	for {
-		im, resp, err := c.vpc.GetImageWithContext(ctx, c.vpc.NewGetImageOptions(id))
-		if err == nil {
-			im2, cerr := fromVPCImage(im)
-			if cerr != nil {
-				return nil, fmt.Errorf("%s: %w", what, cerr)
-			}
-			failures = 0
-			if o.progress != nil {
-				o.progress(Progress{Status: Status{KeyName: im2.Status, Name: im2.Status, Description: reasonText(im2.StatusReasons)},
-					Elapsed: time.Since(start)})
-			}
-			switch {
-			case im2.Available():
-				return im2, nil
-			case im2.Failed():
-				return im2, &VPCImportError{ImageID: im2.ID, Name: im2.Name, Status: im2.Status, Reasons: im2.StatusReasons}
-			}
-		} else {
-			err = vpcError(ctx, "GetImage", resp, err)
-			var ae *VPCAPIError
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("%s: %w", what, ctx.Err())
-			}
-			if !errors.As(err, &ae) || !ae.Temporary() {
-				return nil, fmt.Errorf("%s: %w", what, err)
-			}
-			if failures++; failures >= o.maxFailures {
-				return nil, fmt.Errorf("%s: %d polls in a row failed, last: %w", what, failures, err)
-			}
+	var last *VPCImage
+	p := vpcapi.Poller{Interval: o.interval, MaxInterval: o.maxInterval, MaxFailures: o.maxFailures}
+	err = p.Run(ctx, "image: wait for vpc image "+id, func() (bool, error) {
+		raw, resp, err := c.vpc.GetImageWithContext(ctx, c.vpc.NewGetImageOptions(id))
+		if err != nil {
+			return false, vpcError(ctx, "GetImage", resp, err)
 		}
-		t := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%s: %w", what, ctx.Err())
-		case <-t.C:
+		im, err := fromVPCImage(raw)
+		if err != nil {
+			return false, err
 		}
-		interval = min(interval*3/2, o.maxInterval)
+		last = im
+		if o.progress != nil {
+			o.progress(Progress{Status: Status{KeyName: im.Status, Name: im.Status, Description: reasonText(im.StatusReasons)},
+				Elapsed: time.Since(start)})
+		}
+		return im.Available() || im.Failed(), nil
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case last.Failed():
+		return last, &VPCImportError{ImageID: last.ID, Name: last.Name, Status: last.Status, Reasons: last.StatusReasons}
 	}
+	return last, nil
 }
 
 func reasonText(rs []VPCStatusReason) string {

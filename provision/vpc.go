@@ -56,58 +56,21 @@ type VPCClient struct {
 	findTimeout time.Duration
 }
 
-var regionPattern = regexp.MustCompile(`^[a-z]{2}-[a-z]+$`)
-
 // NewVPCClient checks cfg and returns a VPCClient. No request is made.
 func NewVPCClient(cfg VPCConfig) (*VPCClient, error) {
-	if cfg.Authenticator == nil {
-		return nil, fmt.Errorf("%w: VPCConfig.Authenticator is required", ErrConfig)
-	}
-	if err := cfg.Authenticator.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: VPCConfig.Authenticator: %v", ErrConfig, err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-south"
-	}
-	if !regionPattern.MatchString(cfg.Region) {
-		return nil, fmt.Errorf("%w: region %q is not a region name like us-south", ErrConfig, cfg.Region)
-	}
-	if cfg.Endpoint == "" {
-		cfg.Endpoint = "https://" + cfg.Region + ".iaas.cloud.ibm.com/v1"
-	}
-	if !strings.HasPrefix(cfg.Endpoint, "https://") && !strings.HasPrefix(cfg.Endpoint, "http://") {
-		return nil, fmt.Errorf("%w: endpoint %q is not an http(s) URL", ErrConfig, cfg.Endpoint)
-	}
-	switch {
-	case cfg.Retries == 0:
-		cfg.Retries = 3
-	case cfg.Retries < 0:
-		cfg.Retries = 0
-	}
-	if cfg.RetryWait <= 0 {
-		cfg.RetryWait = time.Second
+	api := vpcapi.Config{Endpoint: cfg.Endpoint, Region: cfg.Region, Authenticator: cfg.Authenticator,
+		HTTPClient: cfg.HTTPClient, Retries: cfg.Retries, RetryWait: cfg.RetryWait,
+		// A copy whose transport sends a marked create at most once, even under
+		// a retrying client (go-sdk-core's EnableRetries retries POSTs too).
+		WrapTransport: once.Transport}
+	v, err := vpcapi.New(&api)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.FindTimeout <= 0 {
 		cfg.FindTimeout = 2 * time.Minute
 	}
-	// NewVpcV1 validates its options by reflection, reading every field
-	// of the authenticator, which races with a shared authenticator in use
-	// by another client: construct with a stand-in, then set the real one.
-	v, err := vpcv1.NewVpcV1(&vpcv1.VpcV1Options{URL: strings.TrimSuffix(cfg.Endpoint, "/"), Authenticator: &core.NoAuthAuthenticator{}})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
-	}
-	v.Service.Options.Authenticator = cfg.Authenticator
-	hc := v.Service.GetHTTPClient()
-	if cfg.HTTPClient != nil {
-		hc = cfg.HTTPClient
-	}
-	// A copy whose transport sends a marked create at most once, even under
-	// a retrying client (go-sdk-core's EnableRetries retries POSTs too).
-	cp := *hc
-	cp.Transport = once.Transport(hc.Transport)
-	v.Service.SetHTTPClient(&cp)
-	return &VPCClient{vpc: v, region: cfg.Region, retries: cfg.Retries, retryWait: cfg.RetryWait, findTimeout: cfg.FindTimeout}, nil
+	return &VPCClient{vpc: v, region: api.Region, retries: api.Retries, retryWait: api.RetryWait, findTimeout: cfg.FindTimeout}, nil
 }
 
 // VPCInstanceRequest describes one VPC virtual server instance to create

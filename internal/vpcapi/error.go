@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/IBM/go-sdk-core/v5/core"
 
+	"github.com/e2eimage/e2e/internal/retryafter"
 	"github.com/e2eimage/e2e/internal/slsession"
 )
 
@@ -123,10 +123,9 @@ func FromSDK(ctx context.Context, pkg, op string, conflict error, resp *core.Det
 		return e
 	}
 	e.StatusCode = resp.StatusCode
-	if s := resp.Headers.Get("Retry-After"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 3600 {
-			e.RetryAfter = time.Duration(n) * time.Second
-		}
+	// An hour or more is no answer a caller can wait for: ignore it.
+	if d := retryafter.Parse(resp.Headers.Get("Retry-After"), time.Now()); d < time.Hour {
+		e.RetryAfter = d
 	}
 	if m, ok := resp.Result.(map[string]any); ok {
 		e.Trace, _ = m["trace"].(string)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/e2eimage/e2e/internal/retryafter"
 )
 
 // Retry calls f until it succeeds, fails with anything but a temporary
@@ -17,7 +19,7 @@ func Retry(ctx context.Context, retries int, wait time.Duration, f func() error)
 		if err == nil || attempt >= retries || !errors.As(err, &ae) || !ae.Temporary() {
 			return err
 		}
-		if err := sleep(ctx, max(wait, ae.RetryAfter)); err != nil {
+		if err := retryafter.Sleep(ctx, max(wait, ae.RetryAfter)); err != nil {
 			return fmt.Errorf("%w (after: %w)", err, ae)
 		}
 		wait *= 2
@@ -56,20 +58,9 @@ func (p Poller) Run(ctx context.Context, what string, poll func() (done bool, er
 			}
 			wait = max(wait, ae.RetryAfter)
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := retryafter.Sleep(ctx, wait); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		interval = min(interval*3/2, max(p.MaxInterval, p.Interval))
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

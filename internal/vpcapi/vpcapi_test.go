@@ -68,6 +68,13 @@ func TestFromSDK(t *testing.T) {
 			}
 		})
 	}
+	// Retry-After as an HTTP date (RFC 9110) reads as the wait until then.
+	date := time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)
+	var e *Error
+	if err := FromSDK(ctx, "image", "Op", nil, answer(429, nil, "Retry-After", date), sdkErr); !errors.As(err, &e) ||
+		e.RetryAfter < 28*time.Second || e.RetryAfter > 31*time.Second {
+		t.Errorf("Retry-After %q: %v", date, err)
+	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	if err := FromSDK(cancelled, "image", "Op", nil, nil, errors.New("x")); !errors.Is(err, context.Canceled) {
