@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -457,44 +456,6 @@ func (c *Cloud) vpcListInstances(w http.ResponseWriter, r *http.Request, who Ide
 	}
 	c.mu.Unlock()
 	writeVPCPage(w, c.VPCURL+"/instances", "instances", limit, start, match)
-}
-
-// vpcPageParams reads the limit (1 to 100, default 50) and start token of
-// a VPC collection request; it answers 400 and reports false when one is bad.
-func vpcPageParams(w http.ResponseWriter, q url.Values) (limit, start int, ok bool) {
-	limit = 50
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100 {
-			writeVPCError(w, http.StatusBadRequest, "validation_invalid_limit", "limit must be 1 to 100.")
-			return 0, 0, false
-		}
-		limit = n
-	}
-	if s := q.Get("start"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			writeVPCError(w, http.StatusBadRequest, "validation_invalid_start", "start is not a page token of this collection.")
-			return 0, 0, false
-		}
-		start = n
-	}
-	return limit, start, true
-}
-
-// writeVPCPage answers one page of a VPC collection at href: its items
-// under key, first, limit, total_count and a next link when more follow.
-func writeVPCPage(w http.ResponseWriter, href, key string, limit, start int, match []map[string]any) {
-	base := href + "?limit=" + strconv.Itoa(limit)
-	page := []map[string]any{}
-	if start < len(match) {
-		page = match[start:min(start+limit, len(match))]
-	}
-	body := map[string]any{"first": map[string]string{"href": base}, "limit": limit, "total_count": len(match), key: page}
-	if start+limit < len(match) {
-		body["next"] = map[string]string{"href": base + "&start=" + strconv.Itoa(start+limit)}
-	}
-	writeVPCJSON(w, http.StatusOK, body)
 }
 
 // vpcRenderInstance is an instance as the VPC API returns it. Called with c.mu held.
