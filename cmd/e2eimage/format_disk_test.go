@@ -56,12 +56,15 @@ func TestEncryptDecryptDiskFormats(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("encrypt: exit %d: %s", code, stderr)
 			}
-			// Both passes of the disk writers show a bar that ends full.
+			// Every pass of the disk writers shows a bar that ends full: a
+			// regular-file output like this one is written in one pass (the
+			// qcow2 writer), or after a zero scan (the VHD writer).
 			lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
-			if len(lines) != 2 || !strings.Contains(lines[0], "scan [") || !strings.Contains(lines[1], "encrypt [") ||
-				!strings.HasSuffix(strings.TrimSpace(lines[0][:strings.Index(lines[0], "%")+1]), "100.0%") ||
-				!strings.Contains(lines[1], "100.0%") {
-				t.Errorf("progress should show a full scan bar then a full encrypt bar:\n%q", stderr)
+			last := lines[len(lines)-1]
+			if len(lines) > 2 || !strings.Contains(last, "encrypt [") || !strings.Contains(last, "100.0%") ||
+				(len(lines) == 2 && (!strings.Contains(lines[0], "scan [") ||
+					!strings.HasSuffix(strings.TrimSpace(lines[0][:strings.Index(lines[0], "%")+1]), "100.0%"))) {
+				t.Errorf("progress should show a full encrypt bar, after a full scan bar if any:\n%q", stderr)
 			}
 			img, err := os.ReadFile(out)
 			if err != nil {
