@@ -36,7 +36,7 @@ const (
 	ServiceCOS       Service = "cos"       // Cloud Object Storage (S3 API)
 	ServiceSoftLayer Service = "softlayer" // classic infrastructure REST API
 	ServiceLogs      Service = "logs"      // IBM Cloud Logs query API
-	ServiceVPC       Service = "vpc"       // VPC infrastructure API (/v1/images)
+	ServiceVPC       Service = "vpc"       // VPC infrastructure API (/v1/images, /v1/instances)
 )
 
 // Cloud is a running emulated IBM Cloud: loopback HTTP servers for every
@@ -80,7 +80,8 @@ type Cloud struct {
 	// LogsURL is the IBM Cloud Logs instance endpoint (/v1/query).
 	LogsURL string
 	// VPCURL is the VPC infrastructure API endpoint, ending in /v1 (custom
-	// image imports at /v1/images), as vpcv1's service URL.
+	// image imports at /v1/images, instances at /v1/instances), as vpcv1's
+	// service URL.
 	VPCURL string
 
 	opts      Options

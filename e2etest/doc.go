@@ -2,8 +2,9 @@
 // the spirit of net/http/httptest: Start runs loopback HTTP servers for every
 // service of the encrypted-image workflow — IAM (tokens, policies, service
 // IDs and API keys), Key Protect / HPCS, Cloud Object Storage, the SoftLayer
-// REST API (classic image templates, virtual servers, orders), the VPC
-// custom image API (/v1/images) and IBM Cloud Logs — and returns their
+// REST API (classic image templates, virtual servers, orders), the VPC API
+// (custom images at /v1/images, virtual server instances at /v1/instances)
+// and IBM Cloud Logs — and returns their
 // endpoints and credentials.
 // The official IBM Go SDK clients talk to it unchanged.
 //

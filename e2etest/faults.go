@@ -48,7 +48,9 @@ type faultRule struct {
 // "rewrap", "rotate", "disable", "enable"); COS the S3 operation
 // ("PutObject", "CreateMultipartUpload", "UploadPart",
 // "CompleteMultipartUpload", "GetObject", …); SoftLayer "Service::method"
-// (e.g. "SoftLayer_Product_Order::placeOrder"); Logs "query".
+// (e.g. "SoftLayer_Product_Order::placeOrder"); Logs "query"; VPC the
+// vpcv1 operation ("CreateImage", "GetImage", "ListImages", "DeleteImage",
+// "CreateInstance", "ListInstances", "GetInstance", "DeleteInstance").
 // Rules are consulted in the order they were added.
 func (c *Cloud) InjectFault(service Service, operation string, f Fault) {
 	if f.Times <= 0 {
