@@ -98,10 +98,10 @@ type VPCImage struct {
 	CreatedAt              time.Time
 }
 
-// VPCStatusReason is one reason for an image's status.
-type VPCStatusReason struct {
-	Code, Message, MoreInfo string
-}
+// VPCStatusReason is one reason for an image's status, e.g.
+// "encrypted_data_key_invalid": Code, Message and MoreInfo. It is
+// provision.VPCStatusReason too.
+type VPCStatusReason = vpcapi.StatusReason
 
 // VPC image statuses.
 const (

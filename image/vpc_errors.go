@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/IBM/go-sdk-core/v5/core"
 
@@ -38,16 +37,11 @@ type VPCImportError struct {
 }
 
 func (e *VPCImportError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "image: vpc import of image %s (%s) is %s", e.Name, e.ImageID, e.Status)
-	for i, r := range e.Reasons {
-		sep := "; "
-		if i == 0 {
-			sep = ": "
-		}
-		fmt.Fprintf(&b, "%s%s: %s", sep, r.Code, r.Message)
+	s := fmt.Sprintf("image: vpc import of image %s (%s) is %s", e.Name, e.ImageID, e.Status)
+	if len(e.Reasons) > 0 {
+		s += ": " + vpcapi.JoinReasons(e.Reasons)
 	}
-	return b.String()
+	return s
 }
 
 // Unwrap returns ErrImportFailed.

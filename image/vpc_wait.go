@@ -2,7 +2,6 @@ package image
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/e2eimage/e2e/internal/vpcapi"
@@ -37,7 +36,7 @@ func (c *VPCClient) Wait(ctx context.Context, id string, opts ...WaitOption) (*V
 		}
 		last = im
 		if o.progress != nil {
-			o.progress(Progress{Status: Status{KeyName: im.Status, Name: im.Status, Description: reasonText(im.StatusReasons)},
+			o.progress(Progress{Status: Status{KeyName: im.Status, Name: im.Status, Description: vpcapi.JoinReasons(im.StatusReasons)},
 				Elapsed: time.Since(start)})
 		}
 		return im.Available() || im.Failed(), nil
@@ -49,12 +48,4 @@ func (c *VPCClient) Wait(ctx context.Context, id string, opts ...WaitOption) (*V
 		return last, &VPCImportError{ImageID: last.ID, Name: last.Name, Status: last.Status, Reasons: last.StatusReasons}
 	}
 	return last, nil
-}
-
-func reasonText(rs []VPCStatusReason) string {
-	var parts []string
-	for _, r := range rs {
-		parts = append(parts, r.Code+": "+r.Message)
-	}
-	return strings.Join(parts, "; ")
 }

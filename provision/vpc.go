@@ -251,10 +251,9 @@ type VPCInstance struct {
 }
 
 // VPCStatusReason is one reason for an instance's status, e.g.
-// "encryption_key_deleted" or "cannot_start_storage".
-type VPCStatusReason struct {
-	Code, Message, MoreInfo string
-}
+// "encryption_key_deleted" or "cannot_start_storage": Code, Message and
+// MoreInfo. It is image.VPCStatusReason too.
+type VPCStatusReason = vpcapi.StatusReason
 
 // Running reports whether the instance is running.
 func (in *VPCInstance) Running() bool { return in.Status == vpcv1.InstanceStatusRunningConst }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/IBM/go-sdk-core/v5/core"
@@ -45,16 +44,11 @@ type VPCInstanceError struct {
 }
 
 func (e *VPCInstanceError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "provision: vpc instance %s (%s) is %s", e.Name, e.InstanceID, e.Status)
-	for i, r := range e.Reasons {
-		sep := "; "
-		if i == 0 {
-			sep = ": "
-		}
-		fmt.Fprintf(&b, "%s%s: %s", sep, r.Code, r.Message)
+	s := fmt.Sprintf("provision: vpc instance %s (%s) is %s", e.Name, e.InstanceID, e.Status)
+	if len(e.Reasons) > 0 {
+		s += ": " + vpcapi.JoinReasons(e.Reasons)
 	}
-	return b.String()
+	return s
 }
 
 // Unwrap returns ErrInstanceFailed.

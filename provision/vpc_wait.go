@@ -2,7 +2,6 @@ package provision
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/e2eimage/e2e/internal/vpcapi"
@@ -45,7 +44,7 @@ func (c *VPCClient) WaitRunning(ctx context.Context, id string, opts ...WaitOpti
 		}
 		last = in
 		if o.progress != nil {
-			o.progress(Progress{PowerState: in.Status, Transaction: reasonText(in.StatusReasons),
+			o.progress(Progress{PowerState: in.Status, Transaction: vpcapi.JoinReasons(in.StatusReasons),
 				Provisioned: in.Running(), Elapsed: time.Since(start)})
 		}
 		return in.Running() || in.Failed(), nil
@@ -57,12 +56,4 @@ func (c *VPCClient) WaitRunning(ctx context.Context, id string, opts ...WaitOpti
 		return last, &VPCInstanceError{InstanceID: last.ID, Name: last.Name, Status: last.Status, Reasons: last.StatusReasons}
 	}
 	return last, nil
-}
-
-func reasonText(rs []VPCStatusReason) string {
-	parts := make([]string, 0, len(rs))
-	for _, r := range rs {
-		parts = append(parts, r.Code+": "+r.Message)
-	}
-	return strings.Join(parts, "; ")
 }
