@@ -75,12 +75,7 @@ type COSURI cosuri.URI
 // String returns the URI as cos://region/bucket/object.
 func (u COSURI) String() string { return cosuri.URI(u).String() }
 
-var (
-	// regionPattern is a VPC region ("us-south"): VPC has no cross-region
-	// or single-site locations, unlike the COS locations a COSURI names.
-	regionPattern = regexp.MustCompile(`^[a-z]{2}-[a-z]+$`)
-	osRefPattern  = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9.-]+)*_(32|64)$`)
-)
+var osRefPattern = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9.-]+)*_(32|64)$`)
 
 // ParseCOSURI parses and checks a cos://<region>/<bucket>/<object> URI.
 // Errors are a *ValidationError on the field "URI".
