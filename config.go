@@ -441,11 +441,18 @@ func (c Config) GoString() string { return c.String() }
 // Unwrap returns the individual problems.
 func (e *ConfigError) Unwrap() []error { return e.Problems }
 
-// String shows the config as JSON, with the API key redacted.
+// String shows the config as JSON, with the API key and the server's
+// user data redacted (cloud-init user data often carries passwords and
+// tokens; provision.VPCInstanceRequest hides it too).
 func (c Config) String() string {
 	key := "unset"
 	if c.APIKey != "" {
 		key = "[redacted]"
+	}
+	if s := c.Server; s != nil && s.UserData != "" {
+		s2 := *s // c is a copy, but Server points at the caller's
+		s2.UserData = fmt.Sprintf("[redacted: %d bytes]", len(s.UserData))
+		c.Server = &s2
 	}
 	b, _ := json.Marshal(c) // APIKey is never marshalled
 	return "apiKey=" + key + " " + string(b)
