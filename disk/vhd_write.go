@@ -27,9 +27,13 @@ const maxVHDSize = 2040 << 30
 //
 // All-zero 2 MiB blocks are left out. The virtual size is src.Size()
 // rounded up to 2 MiB, as `vhd-util create` does (the tail reads as zeros).
-// dst is written strictly sequentially, so it can be an upload stream; the
-// source is read twice (a zero scan, then the data). It returns the number
-// of bytes written.
+// When dst is a regular file (an *os.File not opened with O_APPEND), it is
+// written in one pass over the source: the blocks first, at their offsets,
+// from several goroutines, then the BAT and batmap and the footers, and
+// progress is reported as StageWrite of the virtual size only. Any other
+// dst is written strictly sequentially, so it can be an upload stream,
+// after reading the source twice (a zero scan, then the data). It returns
+// the number of bytes written.
 func WriteEncryptedVHD(ctx context.Context, dst io.Writer, src Disk, key []byte, opts ...WriteOption) (int64, error) {
 	o, err := newWriteOptions(opts)
 	if err != nil {
@@ -77,8 +81,8 @@ func newVHDLayout(size int64, alloc bitset) *vhdLayout {
 	return l
 }
 
-// writeVHD writes a dynamic VHD; c and keyHash are nil for a plain one.
-func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyHash *[32]byte, o *writeOptions) (int64, error) {
+// vhdSize is the virtual size of the VHD written from src.
+func vhdSize(src Disk) (int64, error) {
 	if src.Size() <= 0 {
 		return 0, ErrEmpty
 	}
@@ -87,21 +91,14 @@ func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyH
 		// The VHD limit; it also keeps BAT sector numbers within 32 bits.
 		return 0, fmt.Errorf("%w: %d bytes for VHD (max %d)", ErrTooLarge, size, int64(maxVHDSize))
 	}
-	alloc, err := scanAllocated(ctx, src, size, VHDBlockSize, o)
-	if err != nil {
-		return 0, err
-	}
-	l := newVHDLayout(size, alloc)
+	return size, nil
+}
 
-	var uuid [16]byte
-	if err := randomUUID(&uuid); err != nil {
-		return 0, err
-	}
-	footer := newVHDFooter(size, vhdTypeDynamic, uuid, time.Now())
-	fb := footer.marshal()
+// prefix returns the metadata before the first block: footer copy fb,
+// header, BAT, batmap header (with keyHash, if any), batmap. Allocated
+// block k is at firstBlock + k·stride, in guest order.
+func (l *vhdLayout) prefix(fb []byte, keyHash *[32]byte) []byte {
 	hdr := vhdHeader{tableOffset: uint64(l.batOff), maxEntries: uint32(l.blocks), blockSize: VHDBlockSize}
-
-	// Metadata prefix: footer copy, header, BAT, batmap header, batmap.
 	prefix := make([]byte, l.firstBlock)
 	copy(prefix, fb)
 	copy(prefix[vhdFooterSize:], hdr.marshal())
@@ -112,7 +109,7 @@ func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyH
 	batmap := prefix[l.batmapOff : l.batmapOff+l.batmapSecs*SectorSize]
 	var k int64
 	for b := range l.blocks {
-		if !alloc.get(b) {
+		if !l.alloc.get(b) {
 			continue
 		}
 		binary.BigEndian.PutUint32(bat[4*b:], uint32((l.firstBlock+k*l.stride)/SectorSize))
@@ -129,6 +126,46 @@ func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyH
 		bh[29] = 1 // keyhash cookie; the nonce at 30..61 stays zero
 		copy(bh[62:94], keyHash[:])
 	}
+	return prefix
+}
+
+// newVHDFooterBytes is a fresh dynamic VHD footer with a random UUID.
+func newVHDFooterBytes(size int64) ([]byte, error) {
+	var uuid [16]byte
+	if err := randomUUID(&uuid); err != nil {
+		return nil, err
+	}
+	f := newVHDFooter(size, vhdTypeDynamic, uuid, time.Now())
+	return f.marshal(), nil
+}
+
+// writeVHD writes a dynamic VHD; c and keyHash are nil for a plain one. A
+// regular file is written in one pass (writeVHDOnePass), anything else
+// front to back in two.
+func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyHash *[32]byte, o *writeOptions) (int64, error) {
+	size, err := vhdSize(src)
+	if err != nil {
+		return 0, err
+	}
+	if pos := sector.PositionalFile(dst); pos != nil {
+		return writeVHDOnePass(ctx, pos, src, size, c, keyHash, o)
+	}
+	return writeVHDStream(ctx, dst, src, size, c, keyHash, o)
+}
+
+// writeVHDStream writes dst strictly front to back, which needs the BAT,
+// hence a zero scan of the whole source, before the first byte.
+func writeVHDStream(ctx context.Context, dst io.Writer, src Disk, size int64, c sectorCipher, keyHash *[32]byte, o *writeOptions) (int64, error) {
+	alloc, err := scanAllocated(ctx, src, size, VHDBlockSize, o)
+	if err != nil {
+		return 0, err
+	}
+	l := newVHDLayout(size, alloc)
+	fb, err := newVHDFooterBytes(size)
+	if err != nil {
+		return 0, err
+	}
+	prefix := l.prefix(fb, keyHash)
 
 	cw := &countWriter{w: dst}
 	total := l.fileSize()
@@ -146,9 +183,6 @@ func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyH
 	// Each buffer holds gap + bitmap + data, so one Write per block.
 	gap := l.stride - SectorSize - VHDBlockSize
 	bufSize := int(gap + SectorSize + VHDBlockSize)
-	// A regular file is written by the workers, each block at its offset
-	// (see sector.Positional), the rest in order.
-	pos := sector.PositionalFile(dst)
 	srcSize := src.Size()
 	produce := func(i int, buf []byte) error {
 		b := blocks[i]
@@ -168,34 +202,20 @@ func writeVHD(ctx context.Context, dst io.Writer, src Disk, c sectorCipher, keyH
 			// Blocks are 2 MiB aligned, so uint32(lba) never wraps inside one.
 			c.EncryptUnits(data, data, SectorSize, uint64(uint32(off/SectorSize)), 1)
 		}
-		if pos != nil {
-			if i == 0 {
-				return pos.WriteAt(buf[gap:], 0)
-			}
-			return pos.WriteAt(buf, int64(i)*l.stride-gap)
-		}
 		return nil
 	}
 	consume := func(i int, buf []byte) error {
 		if i == 0 {
 			buf = buf[gap:] // the prefix already ends where the first bitmap starts
 		}
-		if pos != nil { // the worker wrote it
-			cw.n += int64(len(buf))
-		} else if _, err := cw.Write(buf); err != nil {
+		if _, err := cw.Write(buf); err != nil {
 			return err
 		}
 		o.report(StageWrite, cw.n, total)
 		return nil
 	}
-	dataStart := cw.n
 	if err := ordered(ctx, o.workers, len(blocks), bufSize, produce, consume); err != nil {
 		return cw.n, err
-	}
-	if pos != nil {
-		if err := pos.Finish(cw.n - dataStart); err != nil {
-			return cw.n, err
-		}
 	}
 	if _, err := cw.Write(fb); err != nil {
 		return cw.n, err
