@@ -124,20 +124,14 @@ func (im *VPCImage) Failed() bool {
 	return false
 }
 
-var (
-	vpcNamePattern = regexp.MustCompile(`^([a-z]|[a-z][-a-z0-9]*[a-z0-9])$`)
-	vpcOSPattern   = regexp.MustCompile(`^[a-z][-a-z0-9]*-(amd64|s390x|arm64)$`)
-)
+var vpcOSPattern = regexp.MustCompile(`^[a-z][-a-z0-9]*-(amd64|s390x|arm64)$`)
 
 // validate checks what the VPC API would refuse, before any call.
 func (r *VPCImportRequest) validate() error {
+	if p := vpcapi.NameProblem(r.Name); p != "" {
+		return invalid("Name", "%s", p)
+	}
 	switch {
-	case r.Name == "":
-		return invalid("Name", "is required")
-	case len(r.Name) > 63:
-		return invalid("Name", "is %d characters; at most 63", len(r.Name))
-	case !vpcNamePattern.MatchString(r.Name):
-		return invalid("Name", "%q must be lowercase letters, digits and dashes, start with a letter and not end with a dash", r.Name)
 	case r.OSName == "":
 		return invalid("OSName", "is required (e.g. ubuntu-24-04-amd64)")
 	case !vpcOSPattern.MatchString(r.OSName):

@@ -109,7 +109,6 @@ type VPCInstanceRequest struct {
 }
 
 var (
-	vpcNamePattern    = regexp.MustCompile(`^([a-z]|[a-z][-a-z0-9]*[a-z0-9])$`)
 	vpcIDPattern      = regexp.MustCompile(`^[-0-9a-zA-Z_]{1,64}$`)
 	vpcProfilePattern = regexp.MustCompile(`^[a-z]+[0-9]+[a-z]*-[0-9]+x[0-9]+(x[0-9a-z]+)?$`)
 	vpcVolumeProfile  = regexp.MustCompile(`^[a-z0-9][-a-z0-9]*[a-z0-9]$`)
@@ -128,13 +127,8 @@ func (r *VPCInstanceRequest) Validate(region string) error {
 		}
 		return nil
 	}
-	switch {
-	case r.Name == "":
-		return invalid("Name", "is required")
-	case len(r.Name) > 63:
-		return invalid("Name", "is %d characters; at most 63", len(r.Name))
-	case !vpcNamePattern.MatchString(r.Name):
-		return invalid("Name", "%q must be lowercase letters, digits and dashes, start with a letter and not end with a dash", r.Name)
+	if p := vpcapi.NameProblem(r.Name); p != "" {
+		return invalid("Name", "%s", p)
 	}
 	if err := id("ImageID", r.ImageID, true); err != nil {
 		return err
@@ -371,7 +365,7 @@ func (c *VPCClient) GetInstance(ctx context.Context, id string) (*VPCInstance, e
 
 // FindInstance returns the instance of that name in the region, if any.
 func (c *VPCClient) FindInstance(ctx context.Context, name string) (*VPCInstance, bool, error) {
-	if name == "" || !vpcNamePattern.MatchString(name) || len(name) > 63 {
+	if vpcapi.NameProblem(name) != "" {
 		return nil, false, invalid("Name", "%q is not a VPC instance name", name)
 	}
 	var page *vpcv1.InstanceCollection
