@@ -21,6 +21,7 @@ type slServer struct {
 	mu         sync.Mutex
 	statuses   []int
 	retryAfter func() string
+	delay      time.Duration // before each answer, as a loaded machine's
 	calls      int
 }
 
@@ -32,6 +33,7 @@ func (s *slServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status, s.statuses = s.statuses[0], s.statuses[1:]
 	}
 	s.mu.Unlock()
+	time.Sleep(s.delay)
 	w.Header().Set("Content-Type", "application/json")
 	if status == http.StatusOK {
 		fmt.Fprint(w, `{"id":42}`)
@@ -196,19 +198,28 @@ func TestCallRetryAfterRealWait(t *testing.T) {
 }
 
 // A cancelled ctx cuts the Retry-After wait short. The server asks for an
-// hour (capped to a minute); the call must return long before either.
+// hour (capped to a minute); the call must return long before either. The
+// cancel comes 50 ms into the real wait, not 50 ms after the start: a slow
+// answer (the server takes 100 ms, as a loaded machine may) would
+// otherwise be cancelled in flight, before there is a wait to cut short.
 func TestCallRetryAfterCancelled(t *testing.T) {
-	srv := &slServer{statuses: []int{429, 429}, retryAfter: func() string { return "3600" }}
+	srv := &slServer{statuses: []int{429, 429}, retryAfter: func() string { return "3600" }, delay: 100 * time.Millisecond}
 	s := newTestSession(t, srv, Config{RetryWait: time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
+	defer cancel()
+	var waited time.Duration
+	s.sleep = func(ctx context.Context, d time.Duration) error {
+		waited = d
+		time.AfterFunc(50*time.Millisecond, cancel)
+		return sleepCtx(ctx, d) // the real clock
+	}
 	start := time.Now()
 	err := getAccount(ctx, s, true)
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "retry after 1h0m0s") {
 		t.Fatalf("got %v, want context.Canceled while retrying after a 429", err)
 	}
-	if d := time.Since(start); d >= MaxRetryAfter/2 {
-		t.Fatalf("cancellation took %v: the wait was not cut short", d)
+	if d := time.Since(start); d >= MaxRetryAfter/2 || waited != MaxRetryAfter {
+		t.Fatalf("cancellation took %v in a wait of %v: the wait was not cut short (or not capped)", d, waited)
 	}
 	if n := srv.count(); n != 1 {
 		t.Fatalf("%d calls after cancellation, want 1", n)
