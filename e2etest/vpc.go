@@ -183,13 +183,15 @@ var (
 	vpcOSPattern   = regexp.MustCompile(`^[a-z][-a-z0-9]*-(amd64|s390x|arm64)$`)
 )
 
-// vpcReject records a refused create in the audit trail and answers 4xx.
-func (c *Cloud) vpcReject(w http.ResponseWriter, r *http.Request, who Identity, name string, status int, code, msg string) {
+// vpcReject records a refused create of a kind of resource ("image",
+// "instance") in the audit trail and answers 4xx.
+func (c *Cloud) vpcReject(w http.ResponseWriter, r *http.Request, who Identity, kind, name string, status int, code, msg string) {
 	c.record(r, who, Event{
-		Action: "is.image.image.create", Service: ServiceVPC, Outcome: "failure", Severity: "warning",
-		Message: "Virtual Private Cloud: create image " + name + " -failure: " + msg,
-		Target:  EventTarget{ID: "crn:v1:bluemix:public:is:" + c.Region + ":a/" + c.AccountID + "::image:", Name: name, TypeURI: "is.image/image"},
-		Reason:  EventReason{ReasonCode: status},
+		Action: "is." + kind + "." + kind + ".create", Service: ServiceVPC, Outcome: "failure", Severity: "warning",
+		Message: "Virtual Private Cloud: create " + kind + " " + name + " -failure: " + msg,
+		Target: EventTarget{ID: "crn:v1:bluemix:public:is:" + c.Region + ":a/" + c.AccountID + "::" + kind + ":", Name: name,
+			TypeURI: "is." + kind + "/" + kind},
+		Reason: EventReason{ReasonCode: status},
 	})
 	writeVPCError(w, status, code, msg)
 }
@@ -197,11 +199,11 @@ func (c *Cloud) vpcReject(w http.ResponseWriter, r *http.Request, who Identity, 
 func (c *Cloud) vpcCreateImage(w http.ResponseWriter, r *http.Request, who Identity) {
 	var p vpcImagePrototype
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&p); err != nil {
-		c.vpcReject(w, r, who, "", http.StatusBadRequest, "bad_request", "The request body is not a JSON image prototype: "+err.Error())
+		c.vpcReject(w, r, who, "image", "", http.StatusBadRequest, "bad_request", "The request body is not a JSON image prototype: "+err.Error())
 		return
 	}
 	bad := func(code, format string, args ...any) {
-		c.vpcReject(w, r, who, p.Name, http.StatusBadRequest, code, fmt.Sprintf(format, args...))
+		c.vpcReject(w, r, who, "image", p.Name, http.StatusBadRequest, code, fmt.Sprintf(format, args...))
 	}
 	switch {
 	case len(p.SourceVolume) > 0:
@@ -265,7 +267,7 @@ func (c *Cloud) vpcCreateImage(w http.ResponseWriter, r *http.Request, who Ident
 	body := c.vpcRender(im)
 	c.mu.Unlock()
 	if dup {
-		c.vpcReject(w, r, who, p.Name, http.StatusConflict, "image_name_duplicate", fmt.Sprintf("An image named %q already exists in the region.", p.Name))
+		c.vpcReject(w, r, who, "image", p.Name, http.StatusConflict, "image_name_duplicate", fmt.Sprintf("An image named %q already exists in the region.", p.Name))
 		return
 	}
 
@@ -426,15 +428,20 @@ func (c *Cloud) vpcFind(id string) *vpcImage {
 }
 
 func (c *Cloud) vpcGetImage(w http.ResponseWriter, r *http.Request, who Identity) {
+	vpcGet(c, w, r.PathValue("id"), c.vpcFind, c.vpcRender, "image_not_found", "Image")
+}
+
+// vpcGet answers a GET of one resource: find and render it under c.mu, or
+// answer 404 with code ("image_not_found") naming the noun ("Image").
+func vpcGet[T any](c *Cloud, w http.ResponseWriter, id string, find func(string) *T, render func(*T) map[string]any, code, noun string) {
 	c.mu.Lock()
-	im := c.vpcFind(r.PathValue("id"))
 	var body map[string]any
-	if im != nil {
-		body = c.vpcRender(im)
+	if x := find(id); x != nil {
+		body = render(x)
 	}
 	c.mu.Unlock()
-	if im == nil {
-		writeVPCError(w, http.StatusNotFound, "image_not_found", "Image not found: "+r.PathValue("id"))
+	if body == nil {
+		writeVPCError(w, http.StatusNotFound, code, noun+" not found: "+id)
 		return
 	}
 	writeVPCJSON(w, http.StatusOK, body)

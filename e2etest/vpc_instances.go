@@ -172,25 +172,14 @@ type vpcInstancePrototype struct {
 // vpcProfilePattern is an instance profile name: family-<vCPUs>x<GiB>.
 var vpcProfilePattern = regexp.MustCompile(`^[a-z]+[0-9]+[a-z]*-([0-9]{1,3})x([0-9]{1,4})(x[0-9a-z]+)?$`)
 
-// vpcInstanceReject records a refused create and answers the error.
-func (c *Cloud) vpcInstanceReject(w http.ResponseWriter, r *http.Request, who Identity, name string, status int, code, msg string) {
-	c.record(r, who, Event{
-		Action: "is.instance.instance.create", Service: ServiceVPC, Outcome: "failure", Severity: "warning",
-		Message: "Virtual Private Cloud: create instance " + name + " -failure: " + msg,
-		Target:  EventTarget{ID: "crn:v1:bluemix:public:is:" + c.Region + ":a/" + c.AccountID + "::instance:", Name: name, TypeURI: "is.instance/instance"},
-		Reason:  EventReason{ReasonCode: status},
-	})
-	writeVPCError(w, status, code, msg)
-}
-
 func (c *Cloud) vpcCreateInstance(w http.ResponseWriter, r *http.Request, who Identity) {
 	var p vpcInstancePrototype
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&p); err != nil {
-		c.vpcInstanceReject(w, r, who, "", http.StatusBadRequest, "bad_request", "The request body is not a JSON instance prototype: "+err.Error())
+		c.vpcReject(w, r, who, "instance", "", http.StatusBadRequest, "bad_request", "The request body is not a JSON instance prototype: "+err.Error())
 		return
 	}
 	bad := func(code, format string, args ...any) {
-		c.vpcInstanceReject(w, r, who, p.Name, http.StatusBadRequest, code, fmt.Sprintf(format, args...))
+		c.vpcReject(w, r, who, "instance", p.Name, http.StatusBadRequest, code, fmt.Sprintf(format, args...))
 	}
 	net := c.VPCNetwork()
 	switch {
@@ -298,7 +287,7 @@ func (c *Cloud) vpcCreateInstance(w http.ResponseWriter, r *http.Request, who Id
 	}
 	c.mu.Unlock()
 	if status != 0 {
-		c.vpcInstanceReject(w, r, who, in.name, status, code, msg)
+		c.vpcReject(w, r, who, "instance", in.name, status, code, msg)
 		return
 	}
 	c.record(r, who, Event{
@@ -389,18 +378,7 @@ func (c *Cloud) vpcFindInstance(id string) *vpcInstance {
 }
 
 func (c *Cloud) vpcGetInstance(w http.ResponseWriter, r *http.Request, who Identity) {
-	c.mu.Lock()
-	in := c.vpcFindInstance(r.PathValue("id"))
-	var body map[string]any
-	if in != nil {
-		body = c.vpcRenderInstance(in)
-	}
-	c.mu.Unlock()
-	if in == nil {
-		writeVPCError(w, http.StatusNotFound, "instance_not_found", "Instance not found: "+r.PathValue("id"))
-		return
-	}
-	writeVPCJSON(w, http.StatusOK, body)
+	vpcGet(c, w, r.PathValue("id"), c.vpcFindInstance, c.vpcRenderInstance, "instance_not_found", "Instance")
 }
 
 // vpcDeleteInstance starts deleting an instance: it shows as deleting for
