@@ -41,33 +41,41 @@ func FuzzVPCCreateImage(f *testing.F) {
 	f.Add([]byte(`[]`))
 	token := cloud.NewToken()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := http.NewRequest(http.MethodPost, cloud.VPCURL+"/images?version=2026-06-23&generation=2", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		out, _ := io.ReadAll(res.Body)
-		var m map[string]any
-		if err := json.Unmarshal(out, &m); err != nil {
-			t.Fatalf("%d answer is not JSON: %q", res.StatusCode, out)
-		}
-		switch {
-		case res.StatusCode == http.StatusCreated:
-			if m["id"] == nil || m["status"] != "pending" {
-				t.Fatalf("201 without a pending image: %s", out)
-			}
-		case res.StatusCode >= 400 && res.StatusCode < 500:
-			if errs, _ := m["errors"].([]any); len(errs) == 0 {
-				t.Fatalf("%d without VPC's error envelope: %s", res.StatusCode, out)
-			}
-		default:
-			t.Fatalf("status %d for %q", res.StatusCode, body)
-		}
+		postVPCCreate(t, cloud.VPCURL+"/images", token, "image", body)
 	})
+}
+
+// postVPCCreate posts body to a VPC collection and fails t unless the
+// answer is 201 with a pending resource (noun names it) or 4xx in VPC's
+// error envelope: never 5xx, never a body that is not JSON.
+func postVPCCreate(t *testing.T, url, token, noun string, body []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"?version=2026-06-23&generation=2", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatalf("%d answer is not JSON: %q", res.StatusCode, out)
+	}
+	switch {
+	case res.StatusCode == http.StatusCreated:
+		if m["id"] == nil || m["status"] != "pending" {
+			t.Fatalf("201 without a pending %s: %s", noun, out)
+		}
+	case res.StatusCode >= 400 && res.StatusCode < 500:
+		if errs, _ := m["errors"].([]any); len(errs) == 0 {
+			t.Fatalf("%d without VPC's error envelope: %s", res.StatusCode, out)
+		}
+	default:
+		t.Fatalf("status %d for %q", res.StatusCode, body)
+	}
 }

@@ -1,11 +1,8 @@
 package e2etest_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -56,34 +53,7 @@ func FuzzVPCCreateInstance(f *testing.F) {
 	f.Add([]byte(`null`))
 	token := cloud.NewToken()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := http.NewRequest(http.MethodPost, cloud.VPCURL+"/instances?version=2026-06-23&generation=2", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		out, _ := io.ReadAll(res.Body)
-		var m map[string]any
-		if err := json.Unmarshal(out, &m); err != nil {
-			t.Fatalf("%d answer is not JSON: %q", res.StatusCode, out)
-		}
-		switch {
-		case res.StatusCode == http.StatusCreated:
-			if m["id"] == nil || m["status"] != "pending" {
-				t.Fatalf("201 without a pending instance: %s", out)
-			}
-		case res.StatusCode >= 400 && res.StatusCode < 500:
-			if errs, _ := m["errors"].([]any); len(errs) == 0 {
-				t.Fatalf("%d without VPC's error envelope: %s", res.StatusCode, out)
-			}
-		default:
-			t.Fatalf("status %d for %q", res.StatusCode, body)
-		}
+		postVPCCreate(t, cloud.VPCURL+"/instances", token, "instance", body)
 	})
 }
 
