@@ -11,9 +11,10 @@ import (
 // that ends failed returns a *VPCImportError (ErrImportFailed) with the
 // status reasons. It takes the classic Wait's options: WithPollInterval
 // (default 10 s), WithMaxPollInterval (2 min), WithMaxFailures (5 temporary
-// API failures in a row) and WithProgress, whose Progress carries the VPC
-// status in Status.KeyName and the reasons in Status.Description (TemplateID
-// is 0). Cancelling ctx stops the waiting, not the import.
+// API failures in a row; a 429's Retry-After, when longer, sets the next
+// wait) and WithProgress, whose Progress carries the VPC status in
+// Status.KeyName and the reasons in Status.Description (TemplateID is 0).
+// Cancelling ctx stops the waiting, not the import.
 func (c *VPCClient) Wait(ctx context.Context, id string, opts ...WaitOption) (*VPCImage, error) {
 	o, err := waitConfig(opts)
 	if err != nil {
