@@ -105,16 +105,30 @@ func TestCloseWaitsForBackgroundWork(t *testing.T) {
 	if err := c.PutObject("images", "disk.luks", img.Bytes()); err != nil {
 		t.Fatal(err)
 	}
-	created := time.Now()
+	// Everything slow comes first (the VPC client's first call fetches an
+	// IAM token), and the three transactions start shortest last, right
+	// before Close: each must still be pending when Close comes, and on a
+	// loaded machine a slow call between a start and Close could outlast
+	// the guest's 0.9 s.
 	s := slSession(c)
 	tg := services.GetVirtualGuestBlockDeviceTemplateGroupService(s)
+	imgs, err := tg.Mask("globalIdentifier").GetPublicImages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpc := vpcClient(t, c, &core.IamAuthenticator{ApiKey: c.APIKey, URL: c.IAMURL})
+	if _, _, err := vpc.ListImages(vpc.NewListImagesOptions()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := tg.CreateFromIcos(&datatypes.Container_Virtual_Guest_Block_Device_Template_Configuration{
 		Name: sl.String("enc"), Uri: sl.String("cos://us-south/images/disk.luks"), OperatingSystemReferenceCode: sl.String("DEBIAN_12_64"),
 		IbmApiKey: sl.String(c.APIKey), CrkCrn: sl.String(key.CRN), WrappedDek: sl.String(string(wdek)), IsEncrypted: sl.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}
-	imgs, err := tg.Mask("globalIdentifier").GetPublicImages()
-	if err != nil {
+	if _, _, err := vpc.CreateImage(vpc.NewCreateImageOptions(&vpcv1.ImagePrototypeImageByFile{
+		Name: core.StringPtr("plain"), File: &vpcv1.ImageFilePrototype{Href: core.StringPtr("cos://us-south/images/plain.qcow2")},
+		OperatingSystem: &vpcv1.OperatingSystemIdentityByName{Name: core.StringPtr("debian-12-amd64")},
+	})); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := services.GetVirtualGuestService(s).CreateObject(&datatypes.Virtual_Guest{Hostname: sl.String("app1"), Domain: sl.String("example.org"),
@@ -123,14 +137,8 @@ func TestCloseWaitsForBackgroundWork(t *testing.T) {
 		BlockDeviceTemplateGroup: &datatypes.Virtual_Guest_Block_Device_Template_Group{GlobalIdentifier: imgs[0].GlobalIdentifier}}); err != nil {
 		t.Fatal(err)
 	}
-	vpc := vpcClient(t, c, &core.IamAuthenticator{ApiKey: c.APIKey, URL: c.IAMURL})
-	if _, _, err := vpc.CreateImage(vpc.NewCreateImageOptions(&vpcv1.ImagePrototypeImageByFile{
-		Name: core.StringPtr("plain"), File: &vpcv1.ImageFilePrototype{Href: core.StringPtr("cos://us-south/images/plain.qcow2")},
-		OperatingSystem: &vpcv1.OperatingSystemIdentityByName{Name: core.StringPtr("debian-12-amd64")},
-	})); err != nil {
-		t.Fatal(err)
-	}
 
+	closing := time.Now() // every transaction started before, and ends within 1.8 s of its start
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +167,7 @@ func TestCloseWaitsForBackgroundWork(t *testing.T) {
 	if len(tmpls) != 1 || tmpls[0].Status != "CREATE_PENDING" || len(guests) != 1 || !guests[0].Busy || len(vimgs) != 1 || vimgs[0].Status != "pending" {
 		t.Fatalf("the transactions ended before Close (machine too slow?): %s", closed)
 	}
-	time.Sleep(time.Until(created.Add(2 * time.Second))) // past every transaction's end
+	time.Sleep(time.Until(closing.Add(2 * time.Second))) // past every transaction's end
 	if now := cloudState(c); now != closed {
 		t.Fatalf("the state changed after Close:\nat Close: %s\nlater:    %s", closed, now)
 	}
