@@ -300,10 +300,15 @@ func TestVPCServerErrors(t *testing.T) {
 	}
 	f.cloud.ClearFaults()
 
-	// Wait tolerates fewer temporary failures in a row than WithMaxFailures.
+	// Wait tolerates fewer temporary failures in a row than WithMaxFailures,
+	// and waits the Retry-After (1 s) a 429 asks for rather than its interval.
 	f.cloud.InjectFault(e2etest.ServiceVPC, "GetImage", e2etest.Fault{Status: http.StatusTooManyRequests, Times: 2})
+	start := time.Now()
 	if got, err := f.vpc.Wait(ctx, im.ID, vpcFast...); err != nil || !got.Available() {
 		t.Fatalf("Wait through two 429s: %v", err)
+	}
+	if d := time.Since(start); d < 2*time.Second {
+		t.Errorf("Wait through two 429s took %v; want the two Retry-After seconds", d)
 	}
 	f.cloud.InjectFault(e2etest.ServiceVPC, "GetImage", e2etest.Fault{Status: http.StatusBadGateway, Times: 3})
 	_, err = f.vpc.Wait(ctx, im.ID, append(slices.Clone(vpcFast), image.WithMaxFailures(3))...)
