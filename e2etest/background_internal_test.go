@@ -66,12 +66,13 @@ func TestBackgroundCloseStopsPendingTimers(t *testing.T) {
 	if len(b.timers) != 0 {
 		t.Errorf("%d timers left after close", len(b.timers))
 	}
-	// Work offered after close is dropped.
+	// Work offered after close is dropped: nothing is counted in (Wait
+	// waits for anything that was) and no timer is pending.
 	b.after(0, func() { ran.Add(1) })
 	b.goFunc(func() { ran.Add(1) })
-	time.Sleep(20 * time.Millisecond)
-	if n := ran.Load(); n != 0 {
-		t.Fatalf("%d callbacks ran after close", n)
+	b.wg.Wait()
+	if n := ran.Load(); n != 0 || len(b.timers) != 0 {
+		t.Fatalf("%d callbacks ran, %d timers pending after close", n, len(b.timers))
 	}
 	b.close() // twice is harmless
 }
