@@ -12,14 +12,16 @@
 //     LUKS2, blktap encrypted VHD and qcow2+LUKS, with parallel sector workers;
 //     decryption and inspection too.
 //   - storage: streaming multipart upload to Cloud Object Storage.
-//   - image: import the encrypted image as an image template and wait.
-//   - provision: order a virtual server from the template and wait.
+//   - image: import the encrypted image as a classic image template, or as
+//     a VPC custom image (qcow2), and wait.
+//   - provision: order a classic virtual server from the template, or
+//     create a VPC instance from the VPC image, and wait.
 //   - audit: the Activity Tracker events of the run, from IBM Cloud Logs.
 //
 // Pipeline chains them. It saves a State after every step (never the DEK)
 // through a StateStore, so a rerun after a failure or a crash resumes where
-// the last run stopped and never creates a second root key, template or
-// server. The state remembers the configuration it was made for (region,
+// the last run stopped and never creates a second root key, template (or
+// VPC image) or server (or VPC instance). The state remembers the configuration it was made for (region,
 // KMS instance, root key, format, image name, bucket, object, ordered host
 // name): a rerun with another refuses with a ConfigChangedError naming the
 // field rather than reuse results made for the old one. Cleanup deletes
