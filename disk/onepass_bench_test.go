@@ -2,8 +2,10 @@ package disk_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -30,16 +32,22 @@ func BenchmarkOnePassFile(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer d.Close()
-	b.SetBytes(d.Size())
 	out := filepath.Join(dir, "onepass-bench.qcow2")
 	defer os.Remove(out)
+	for _, w := range []int{runtime.GOMAXPROCS(0), runtime.GOMAXPROCS(0) + 1, 2 * runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprint("workers=", w), func(b *testing.B) { benchOnePassFile(b, d, out, w) })
+	}
+}
+
+func benchOnePassFile(b *testing.B, d disk.Disk, out string, workers int) {
+	b.SetBytes(d.Size())
 	for b.Loop() {
 		f, err := os.Create(out)
 		if err != nil {
 			b.Fatal(err)
 		}
 		_, err = disk.WriteQCOW2LUKS(context.Background(), f, d, testPassphrase,
-			disk.WithLUKSOptions(luks.WithIterTime(10*time.Millisecond)))
+			disk.WithLUKSOptions(luks.WithIterTime(10*time.Millisecond)), disk.WithWorkers(workers))
 		f.Close()
 		if err != nil {
 			b.Fatal(err)
