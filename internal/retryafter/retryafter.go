@@ -37,6 +37,19 @@ func Parse(v string, now time.Time) time.Duration {
 	return 0
 }
 
+// Max caps the wait a server's Retry-After can impose on a retry or a
+// poll. A server asking for an hour must not hang a pipeline: the wait is
+// cut to Max and the request tried again then (it may be refused again,
+// which costs one retry or one tolerated failure).
+const Max = 60 * time.Second
+
+// Wait is how long to wait before trying again: the caller's backoff or
+// the server's Retry-After (asked), whichever is longer, but at most Max
+// unless the backoff itself is longer.
+func Wait(backoff, asked time.Duration) time.Duration {
+	return max(backoff, min(asked, Max))
+}
+
 // Sleep waits d or until ctx is done, whichever comes first, and returns
 // ctx.Err() in the latter case.
 func Sleep(ctx context.Context, d time.Duration) error {

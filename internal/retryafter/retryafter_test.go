@@ -62,3 +62,19 @@ func TestSleep(t *testing.T) {
 		t.Errorf("a cancelled wait took %v", d)
 	}
 }
+
+// TestWait: the server's ask lengthens a short backoff, never beyond Max,
+// and never shortens a longer backoff.
+func TestWait(t *testing.T) {
+	for _, tc := range []struct{ backoff, asked, want time.Duration }{
+		{time.Second, 0, time.Second},
+		{time.Second, 7 * time.Second, 7 * time.Second},
+		{time.Second, 2 * time.Hour, Max},
+		{10 * time.Second, time.Second, 10 * time.Second},
+		{2 * Max, time.Hour, 2 * Max},
+	} {
+		if got := Wait(tc.backoff, tc.asked); got != tc.want {
+			t.Errorf("Wait(%v, %v) = %v, want %v", tc.backoff, tc.asked, got, tc.want)
+		}
+	}
+}

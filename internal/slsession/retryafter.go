@@ -9,10 +9,9 @@ import (
 )
 
 // MaxRetryAfter caps the wait a server's Retry-After header can impose on
-// Session.Call and Poller.Run. A server asking for an hour must not hang a
-// pipeline: the wait is cut to MaxRetryAfter and the call retried then (it
-// may be refused again, which costs one retry or one tolerated failure).
-const MaxRetryAfter = 60 * time.Second
+// Session.Call and Poller.Run (see retryafter.Max, which the VPC clients
+// share).
+const MaxRetryAfter = retryafter.Max
 
 // The shared Retry-After parser and context-aware wait, under the names
 // Session and Poller use.
@@ -32,8 +31,8 @@ func hasRetryAfter(status int) bool {
 // MaxRetryAfter unless the backoff itself is longer.
 func retryWait(backoff time.Duration, err error) time.Duration {
 	var ae *APIError
-	if errors.As(err, &ae) && ae.RetryAfter > backoff {
-		return max(backoff, min(ae.RetryAfter, MaxRetryAfter))
+	if errors.As(err, &ae) {
+		return retryafter.Wait(backoff, ae.RetryAfter)
 	}
 	return backoff
 }

@@ -123,10 +123,8 @@ func FromSDK(ctx context.Context, pkg, op string, conflict error, resp *core.Det
 		return e
 	}
 	e.StatusCode = resp.StatusCode
-	// An hour or more is no answer a caller can wait for: ignore it.
-	if d := retryafter.Parse(resp.Headers.Get("Retry-After"), time.Now()); d < time.Hour {
-		e.RetryAfter = d
-	}
+	// What the server asked for; the waits cap it at retryafter.Max.
+	e.RetryAfter = retryafter.Parse(resp.Headers.Get("Retry-After"), time.Now())
 	if m, ok := resp.Result.(map[string]any); ok {
 		e.Trace, _ = m["trace"].(string)
 		if errs, ok := m["errors"].([]any); ok && len(errs) > 0 {

@@ -11,7 +11,8 @@ import (
 
 // Retry calls f until it succeeds, fails with anything but a temporary
 // *Error, or retries retries have been spent; the first wait is wait (or
-// the server's Retry-After, when longer) and each doubles.
+// the server's Retry-After, when longer, up to retryafter.Max) and each
+// doubles.
 func Retry(ctx context.Context, retries int, wait time.Duration, f func() error) error {
 	for attempt := 0; ; attempt++ {
 		err := f()
@@ -19,7 +20,7 @@ func Retry(ctx context.Context, retries int, wait time.Duration, f func() error)
 		if err == nil || attempt >= retries || !errors.As(err, &ae) || !ae.Temporary() {
 			return err
 		}
-		if err := retryafter.Sleep(ctx, max(wait, ae.RetryAfter)); err != nil {
+		if err := retryafter.Sleep(ctx, retryafter.Wait(wait, ae.RetryAfter)); err != nil {
 			return fmt.Errorf("%w (after: %w)", err, ae)
 		}
 		wait *= 2
@@ -56,7 +57,7 @@ func (p Poller) Run(ctx context.Context, what string, poll func() (done bool, er
 			if failures++; failures >= p.MaxFailures {
 				return fmt.Errorf("%s: %d polls in a row failed, last: %w", what, failures, err)
 			}
-			wait = max(wait, ae.RetryAfter)
+			wait = retryafter.Wait(wait, ae.RetryAfter)
 		}
 		if err := retryafter.Sleep(ctx, wait); err != nil {
 			return fmt.Errorf("%s: %w", what, err)

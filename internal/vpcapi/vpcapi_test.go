@@ -41,7 +41,7 @@ func TestFromSDK(t *testing.T) {
 		{"envelope 404", answer(404, envelope), sdkErr, slsession.ErrNotFound, 404, false, false, 0, "provision: vpc Op: image_not_found: no such image (HTTP 404) trace t-1"},
 		{"409", answer(409, nil), sdkErr, errConflict, 409, false, false, 0, "Conflict"},
 		{"429 with Retry-After", answer(429, nil, "Retry-After", "7"), sdkErr, slsession.ErrRateLimited, 429, true, false, 7 * time.Second, "Too Many Requests"},
-		{"absurd Retry-After ignored", answer(503, nil, "Retry-After", "99999"), sdkErr, nil, 503, true, true, 0, "HTTP 503"},
+		{"absurd Retry-After kept (waits cap it)", answer(503, nil, "Retry-After", "99999"), sdkErr, nil, 503, true, true, 24 * time.Hour, "HTTP 503"},
 		{"501 is final", answer(501, nil), sdkErr, nil, 501, false, false, 0, "Not Implemented"},
 		{"403", answer(403, nil), sdkErr, slsession.ErrUnauthorized, 403, false, false, 0, "Forbidden"},
 		{"no answer", nil, sdkErr, slsession.ErrTransport, 0, true, true, 0, "sdk says no"},
