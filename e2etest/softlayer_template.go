@@ -6,12 +6,13 @@ package e2etest
 
 import (
 	"fmt"
-	"github.com/e2eimage/e2e/internal/cosuri"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/e2eimage/e2e/internal/cosuri"
 )
 
 // Template group status key names.
