@@ -8,14 +8,23 @@ import (
 	"time"
 )
 
-// closeReturns runs b.close in a goroutine and reports its end.
-func closeReturns(b *background) <-chan struct{} {
+// closeWaits checks that b.close does not return while what runs (for
+// 50 ms: a close that returns early is caught unless the machine stalls
+// that long), then lets it end with release and waits for close.
+func closeWaits(t *testing.T, b *background, what string, release chan struct{}) {
+	t.Helper()
 	done := make(chan struct{})
 	go func() {
 		b.close()
 		close(done)
 	}()
-	return done
+	select {
+	case <-done:
+		t.Fatalf("close returned while %s was running", what)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-done
 }
 
 func TestBackgroundCloseWaitsForRunningTimer(t *testing.T) {
@@ -26,14 +35,7 @@ func TestBackgroundCloseWaitsForRunningTimer(t *testing.T) {
 		<-release
 	})
 	<-started
-	done := closeReturns(&b)
-	select {
-	case <-done:
-		t.Fatal("close returned while a timer callback was running")
-	case <-time.After(50 * time.Millisecond):
-	}
-	close(release)
-	<-done
+	closeWaits(t, &b, "a timer callback", release)
 }
 
 func TestBackgroundCloseWaitsForGoroutine(t *testing.T) {
@@ -44,14 +46,7 @@ func TestBackgroundCloseWaitsForGoroutine(t *testing.T) {
 		<-release
 	})
 	<-started
-	done := closeReturns(&b)
-	select {
-	case <-done:
-		t.Fatal("close returned while a background goroutine was running")
-	case <-time.After(50 * time.Millisecond):
-	}
-	close(release)
-	<-done
+	closeWaits(t, &b, "a background goroutine", release)
 }
 
 // A pending timer is stopped, not waited for: close returns at once (an
@@ -92,14 +87,7 @@ func TestBackgroundHandler(t *testing.T) {
 		close(served)
 	}()
 	<-started
-	done := closeReturns(&b)
-	select {
-	case <-done:
-		t.Fatal("close returned while a handler was running")
-	case <-time.After(50 * time.Millisecond):
-	}
-	close(release)
-	<-done
+	closeWaits(t, &b, "a handler", release)
 	<-served
 	if rec.Code != http.StatusNoContent {
 		t.Fatalf("the request in flight got %d", rec.Code)
