@@ -449,10 +449,9 @@ func (c Config) String() string {
 	if c.APIKey != "" {
 		key = "[redacted]"
 	}
-	if s := c.Server; s != nil && s.UserData != "" {
-		s2 := *s // c is a copy, but Server points at the caller's
-		s2.UserData = fmt.Sprintf("[redacted: %d bytes]", len(s.UserData))
-		c.Server = &s2
+	if s := c.Server; s != nil {
+		r := s.redacted() // c is a copy, but Server points at the caller's
+		c.Server = &r
 	}
 	b, _ := json.Marshal(c) // APIKey is never marshalled
 	return "apiKey=" + key + " " + string(b)

@@ -6,14 +6,14 @@ import (
 	"testing"
 )
 
-// Cloud-init user data often carries passwords and tokens: a Config (and
-// a Pipeline, which prints its Config) shows its size only, whatever the
-// verb, and printing does not change the caller's Config.
+// Cloud-init user data often carries passwords and tokens: a Config, a
+// Pipeline (which prints its Config) and a ServerConfig show its size
+// only, whatever the verb, and printing does not change the caller's.
 func TestConfigStringRedactsUserData(t *testing.T) {
 	const secret = "#cloud-config\npassword: hunter2-user-data"
 	c := Config{APIKey: "k", Server: &ServerConfig{Hostname: "web-1", UserData: secret}}
 	for _, s := range []string{c.String(), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c),
-		(&Pipeline{cfg: c}).String()} {
+		(&Pipeline{cfg: c}).String(), fmt.Sprintf("%v", c.Server), fmt.Sprintf("%+v", *c.Server), fmt.Sprintf("%#v", c.Server)} {
 		if strings.Contains(s, "hunter2") {
 			t.Errorf("the user data shows: %s", s)
 		}

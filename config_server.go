@@ -4,6 +4,7 @@ package e2e
 // the checks that tell a classic server from a VPC instance.
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -92,3 +93,21 @@ func (c Config) validateServer() []error {
 	}
 	return errs
 }
+
+// redacted is s with its user data replaced by its size: cloud-init user
+// data often carries passwords and tokens.
+func (s ServerConfig) redacted() ServerConfig {
+	if s.UserData != "" {
+		s.UserData = fmt.Sprintf("[redacted: %d bytes]", len(s.UserData))
+	}
+	return s
+}
+
+// String shows the server as JSON, its user data as its size only.
+func (s ServerConfig) String() string {
+	b, _ := json.Marshal(s.redacted())
+	return "e2e.ServerConfig" + string(b)
+}
+
+// GoString is String: %#v must not print the user data either.
+func (s ServerConfig) GoString() string { return s.String() }
