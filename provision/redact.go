@@ -20,3 +20,18 @@ func (c Config) GoString() string { return c.String() }
 // Format prints String for every verb, so %d or %x cannot reach the
 // secret fields either.
 func (c Config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
+// String describes the order with the size of its user data, not its
+// text: cloud-init user data often carries passwords and tokens (as
+// VPCInstanceRequest hides it).
+func (o Order) String() string {
+	return fmt.Sprintf("provision.Order{Hostname:%q Domain:%q Datacenter:%q CPUs:%d MemoryMB:%d Flavor:%q Monthly:%t LocalDisk:%t NetworkSpeed:%d PrivateNetworkOnly:%t SSHKeyIDs:%v UserData:%d bytes Tags:%q TemplateGUID:%q IdempotencyKey:%q}",
+		o.Hostname, o.Domain, o.Datacenter, o.CPUs, o.MemoryMB, o.Flavor, o.Monthly, o.LocalDisk, o.NetworkSpeed, o.PrivateNetworkOnly,
+		o.SSHKeyIDs, len(o.UserData), o.Tags, o.TemplateGUID, o.IdempotencyKey)
+}
+
+// GoString is String, for %#v.
+func (o Order) GoString() string { return o.String() }
+
+// Format prints String for every verb.
+func (o Order) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, o.String()) }
