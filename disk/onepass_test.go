@@ -491,3 +491,34 @@ func TestOnePassVHDIndependentXTS(t *testing.T) {
 	}
 	sameDisk(t, got, src)
 }
+
+// A cancel after the data pass, while the key slot's KDF still runs,
+// returns context.Canceled once the KDF is done, and writes no header.
+func TestOnePassCancelDuringKDF(t *testing.T) {
+	src := pattern(2*miB, "dense", 71)
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := filepath.Join(t.TempDir(), "out")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = disk.WriteQCOW2LUKS(ctx, f, openBytes(t, src), testPassphrase,
+		disk.WithLUKSOptions(luks.WithIterTime(300*time.Millisecond)),
+		disk.WithProgress(func(p disk.Progress) {
+			if p.Done == p.Total {
+				// The data pass is over; the tables follow at once, and
+				// the KDF takes ~300 ms more.
+				time.AfterFunc(100*time.Millisecond, cancel)
+			}
+		}))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	settle(t, before)
+	if img := readFile(t, p); len(img) >= 4 && string(img[:4]) == "QFI\xfb" {
+		t.Error("a cancelled write left a qcow2 header")
+	}
+}

@@ -72,6 +72,9 @@ func writeQCOW2OnePass(ctx context.Context, pos *sector.Positional, src Disk, si
 		if err != nil {
 			return 0, err
 		}
+		if err := ctx.Err(); err != nil { // cancelled while the KDF ran
+			return 0, err
+		}
 		if int64(len(header)) != luksLen {
 			return 0, fmt.Errorf("disk: internal error: LUKS header of %d bytes, planned %d", len(header), luksLen)
 		}
