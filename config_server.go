@@ -31,7 +31,14 @@ func (c *Config) applyServerEnv(lookup func(string) (string, bool)) {
 	set("E2E_VPC_SUBNET_ID", func(s *ServerConfig, v string) { s.SubnetID = v })
 	set("E2E_VPC_ID", func(s *ServerConfig, v string) { s.VPCID = v })
 	set("E2E_VPC_PROFILE", func(s *ServerConfig, v string) { s.Profile = v })
-	set("E2E_VPC_KEY_IDS", func(s *ServerConfig, v string) { s.KeyIDs = strings.Split(v, ",") })
+	set("E2E_VPC_KEY_IDS", func(s *ServerConfig, v string) {
+		s.KeyIDs = nil
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				s.KeyIDs = append(s.KeyIDs, id)
+			}
+		}
+	})
 	set("E2E_VPC_RESOURCE_GROUP_ID", func(s *ServerConfig, v string) { s.ResourceGroupID = v })
 	set("E2E_VPC_BOOT_KEY_CRN", func(s *ServerConfig, v string) { s.BootVolumeKeyCRN = v })
 }

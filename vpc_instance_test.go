@@ -232,7 +232,7 @@ func TestConfigVPCServer(t *testing.T) {
 	}
 	// The environment fills in the VPC server.
 	env := map[string]string{"E2E_SERVER_NAME": "env-vm", "E2E_VPC_ZONE": "us-south-2", "E2E_VPC_SUBNET_ID": "0727-abc",
-		"E2E_VPC_PROFILE": "cx2-2x4", "E2E_VPC_KEY_IDS": "r006-a,r006-b", "E2E_VPC_BOOT_KEY_CRN": "crn:v1:bluemix:public:kms:us-south:a/x:y:key:z"}
+		"E2E_VPC_PROFILE": "cx2-2x4", "E2E_VPC_KEY_IDS": "r006-a, r006-b,", "E2E_VPC_BOOT_KEY_CRN": "crn:v1:bluemix:public:kms:us-south:a/x:y:key:z"}
 	cfg := base
 	cfg.Server = nil
 	if err := cfg.ApplyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {

@@ -385,8 +385,10 @@ func TestVPCInstanceContext(t *testing.T) {
 		t.Fatalf("%d instances after a cancelled create", n)
 	}
 	// Cancelled while the create is in flight: the outcome is unknown.
-	f.cloud.InjectFault(e2etest.ServiceVPC, "CreateInstance", e2etest.Fault{Latency: 2 * time.Second})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// The deadline also covers the name lookup before the create, so it
+	// leaves that lookup time even on a loaded machine.
+	f.cloud.InjectFault(e2etest.ServiceVPC, "CreateInstance", e2etest.Fault{Latency: 10 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if _, err := f.vpc.CreateInstance(ctx, f.request("web-6")); !errors.Is(err, provision.ErrOutcomeUnknown) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("CreateInstance cut by its deadline: %v; want ErrOutcomeUnknown and DeadlineExceeded", err)
@@ -395,10 +397,12 @@ func TestVPCInstanceContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// WaitRunning stops at the context's end, not the instance's.
+	// WaitRunning stops at the context's end, not the instance's: cancelled
+	// once the first poll has been seen, so the error can name its status.
 	ctx2, cancel2 := context.WithCancel(context.Background())
-	go func() { time.Sleep(10 * time.Millisecond); cancel2() }()
-	_, err = f.vpc.WaitRunning(ctx2, in.ID, provision.WithPollInterval(time.Hour))
+	defer cancel2()
+	_, err = f.vpc.WaitRunning(ctx2, in.ID, provision.WithPollInterval(time.Hour),
+		provision.WithProgress(func(provision.Progress) { cancel2() }))
 	var we *provision.VPCWaitError
 	if !errors.Is(err, context.Canceled) || !errors.As(err, &we) || we.Last == nil || we.InstanceID != in.ID ||
 		!strings.Contains(err.Error(), "last seen "+we.Last.Status) {

@@ -78,7 +78,7 @@ func (c *Client) EnsureBucket(ctx context.Context, name string, opts ...BucketOp
 		}
 	}
 	if err := ValidateBucketName(name); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidOption, err)
+		return fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
 	loc, err := c.BucketLocation(ctx, name)
 	if errors.Is(err, ErrNoSuchBucket) {

@@ -12,6 +12,9 @@ import (
 var (
 	// ErrInvalidURI reports a malformed cos:// URI.
 	ErrInvalidURI = errors.New("storage: invalid cos:// URI")
+	// ErrInvalidBucketName reports a name that breaks COS's bucket naming
+	// rules (ValidateBucketName).
+	ErrInvalidBucketName = errors.New("storage: invalid bucket name")
 	// ErrInvalidConfig reports a Config that cannot make a client.
 	ErrInvalidConfig = errors.New("storage: invalid config")
 	// ErrInvalidOption reports an option outside its documented range.

@@ -45,5 +45,16 @@ func validRegion(r string) error { return cosuri.ValidateRegion(r) }
 // ValidateBucketName checks COS's bucket naming rules: 3 to 63 characters,
 // lowercase letters, digits, dots and hyphens, starting and ending with a
 // letter or digit, no dot next to a dot or hyphen, not shaped like an IP
-// address.
-func ValidateBucketName(b string) error { return cosuri.ValidateBucket(b) }
+// address. Errors match ErrInvalidBucketName and say what is wrong.
+func ValidateBucketName(b string) error {
+	if err := cosuri.ValidateBucket(b); err != nil {
+		return bucketNameError{err}
+	}
+	return nil
+}
+
+// bucketNameError is the parser's reason, matching ErrInvalidBucketName.
+type bucketNameError struct{ err error }
+
+func (e bucketNameError) Error() string   { return e.err.Error() }
+func (e bucketNameError) Unwrap() []error { return []error{ErrInvalidBucketName, e.err} }

@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -90,5 +91,28 @@ func TestURIValidateBuilt(t *testing.T) {
 	}
 	if err := (storage.URI{Region: "eu", Bucket: "images", Object: "x.qcow2"}).Validate(); err != nil {
 		t.Errorf("cross-region URI: %v", err)
+	}
+}
+
+// TestValidateBucketNameSentinel: a bad bucket name matches
+// ErrInvalidBucketName, alone and through EnsureBucket's ErrInvalidOption,
+// and its message still says what is wrong.
+func TestValidateBucketNameSentinel(t *testing.T) {
+	for _, name := range []string{"B_ad", "ab", "a..b", "192.168.1.1", "-ab"} {
+		err := storage.ValidateBucketName(name)
+		if !errors.Is(err, storage.ErrInvalidBucketName) || !strings.Contains(err.Error(), "bucket name") {
+			t.Errorf("ValidateBucketName(%q) = %v, want ErrInvalidBucketName saying why", name, err)
+		}
+	}
+	if err := storage.ValidateBucketName("good-bucket.1"); err != nil {
+		t.Errorf("ValidateBucketName(good-bucket.1) = %v", err)
+	}
+	cl, err := storage.NewClient(storage.Config{Endpoint: "http://127.0.0.1:1", Region: "us-south", AccessKeyID: "a", SecretAccessKey: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cl.EnsureBucket(context.Background(), "B_ad")
+	if !errors.Is(err, storage.ErrInvalidOption) || !errors.Is(err, storage.ErrInvalidBucketName) {
+		t.Errorf("EnsureBucket(B_ad) = %v, want ErrInvalidOption and ErrInvalidBucketName", err)
 	}
 }

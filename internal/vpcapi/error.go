@@ -123,8 +123,10 @@ func FromSDK(ctx context.Context, pkg, op string, conflict error, resp *core.Det
 		return e
 	}
 	e.StatusCode = resp.StatusCode
-	// What the server asked for; the waits cap it at retryafter.Max.
-	e.RetryAfter = retryafter.Parse(resp.Headers.Get("Retry-After"), time.Now())
+	// What a 429 or 503 asked for; the waits cap it at retryafter.Max.
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		e.RetryAfter = retryafter.Parse(resp.Headers.Get("Retry-After"), time.Now())
+	}
 	if m, ok := resp.Result.(map[string]any); ok {
 		e.Trace, _ = m["trace"].(string)
 		if errs, ok := m["errors"].([]any); ok && len(errs) > 0 {

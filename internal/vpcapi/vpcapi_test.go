@@ -43,6 +43,7 @@ func TestFromSDK(t *testing.T) {
 		{"429 with Retry-After", answer(429, nil, "Retry-After", "7"), sdkErr, slsession.ErrRateLimited, 429, true, false, 7 * time.Second, "Too Many Requests"},
 		{"absurd Retry-After kept (waits cap it)", answer(503, nil, "Retry-After", "99999"), sdkErr, nil, 503, true, true, 24 * time.Hour, "HTTP 503"},
 		{"501 is final", answer(501, nil), sdkErr, nil, 501, false, false, 0, "Not Implemented"},
+		{"Retry-After of a 500 ignored", answer(500, nil, "Retry-After", "5"), sdkErr, nil, 500, true, true, 0, "HTTP 500"},
 		{"403", answer(403, nil), sdkErr, slsession.ErrUnauthorized, 403, false, false, 0, "Forbidden"},
 		{"no answer", nil, sdkErr, slsession.ErrTransport, 0, true, true, 0, "sdk says no"},
 		{"cut 201 body", answer(201, nil), sdkErr, slsession.ErrTransport, 0, true, true, 0, "cut short"},
