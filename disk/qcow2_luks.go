@@ -81,7 +81,7 @@ func formatAsync(p *luks.Prepared, passphrase []byte) func() ([]byte, error) {
 	go func() {
 		defer close(done)
 		defer clear(pass)
-		hdr, err = p.Format(pass)
+		hdr, err = p.Header(pass)
 	}()
 	return func() ([]byte, error) {
 		<-done

@@ -7,8 +7,8 @@ import (
 
 // Prepared is a LUKS header split in two: Prepare does the quick part that
 // must come first (validating the options, measuring PBKDF2, drawing the
-// volume key), Format the slow part (the key slot's KDF). A writer can then
-// encrypt the payload with VolumeKey while Format runs in another
+// volume key), Header the slow part (the key slot's KDF). A writer can then
+// encrypt the payload with VolumeKey while Header runs in another
 // goroutine, and place the header, whose size is known up front, last.
 //
 // Calibrating in Prepare matters: a PBKDF2 rate measured while other
@@ -16,7 +16,7 @@ import (
 type Prepared struct {
 	// VolumeKey is the key the payload is encrypted with; Zero wipes it.
 	VolumeKey []byte
-	// HeaderSize is the length of the header area Format returns: the
+	// HeaderSize is the length of the header area Header returns: the
 	// payload starts there.
 	HeaderSize int64
 
@@ -26,7 +26,7 @@ type Prepared struct {
 // Prepare validates opts (as FormatHeader takes them), draws the volume key
 // (or takes WithVolumeKey's), and measures this machine's PBKDF2 speed for
 // the digest and the key slot unless WithIterations forces the cost.
-// Argon2 slots (LUKS2) are still calibrated by Format. The caller must call
+// Argon2 slots (LUKS2) are still calibrated by Header. The caller must call
 // Zero when done.
 func Prepare(opts ...Option) (*Prepared, error) {
 	o, err := buildOptions(opts)
@@ -61,11 +61,11 @@ func Prepare(opts ...Option) (*Prepared, error) {
 	return p, nil
 }
 
-// Format makes the header area with passphrase in key slot 0, for
+// Header makes the header area with passphrase in key slot 0, for
 // VolumeKey, using the PBKDF2 speed Prepare measured: what FormatHeader
 // returns as its header. It may run in another goroutine than Prepare; it
 // must not run concurrently with Zero. It keeps no reference to passphrase.
-func (p *Prepared) Format(passphrase []byte) ([]byte, error) {
+func (p *Prepared) Header(passphrase []byte) ([]byte, error) {
 	if p.VolumeKey == nil {
 		return nil, errPreparedZeroed
 	}
@@ -85,13 +85,13 @@ func (p *Prepared) Format(passphrase []byte) ([]byte, error) {
 	return b, nil
 }
 
-// Zero wipes the volume key; Format fails afterwards.
+// Zero wipes the volume key; Header fails afterwards.
 func (p *Prepared) Zero() {
 	clear(p.VolumeKey)
 	p.VolumeKey, p.o.volumeKey = nil, nil
 }
 
 var (
-	errPreparedZeroed = fmt.Errorf("%w: Prepared.Format after Zero", ErrClosed)
+	errPreparedZeroed = fmt.Errorf("%w: Prepared.Header after Zero", ErrClosed)
 	errPreparedSize   = errors.New("luks: internal error: header size differs from Prepare's")
 )

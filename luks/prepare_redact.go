@@ -8,10 +8,12 @@ func (p Prepared) String() string {
 	return fmt.Sprintf("luks.Prepared{HeaderSize:%d VolumeKey:%s}", p.HeaderSize, redactedKey(p.VolumeKey))
 }
 
-// GoString is String, for %#v. With String it covers %v, %+v, %#v, %s,
-// %q, %x and %X, on a Prepared and a *Prepared. (A Formatter would cover
-// every verb, but Format is the header's second half.)
+// GoString is String, for %#v.
 func (p Prepared) GoString() string { return p.String() }
+
+// Format prints String for every verb (%d of the fields too), so no verb
+// of fmt can show the key's bytes.
+func (p Prepared) Format(f fmt.State, verb rune) { fmt.Fprint(f, p.String()) }
 
 func redactedKey(k []byte) string {
 	if k == nil {

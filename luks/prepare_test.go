@@ -28,7 +28,7 @@ func TestPrepareFormat(t *testing.T) {
 			}
 			defer p.Zero()
 			want := append([]byte(nil), p.VolumeKey...)
-			hdr, err := p.Format([]byte("prepared"))
+			hdr, err := p.Header([]byte("prepared"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,7 +68,7 @@ func TestPrepareCalibrates(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Zero()
-		hdr, err := p.Format([]byte("calibrate"))
+		hdr, err := p.Header([]byte("calibrate"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +108,7 @@ func TestPrepareErrors(t *testing.T) {
 	if !bytes.Equal(vk, make([]byte, 32)) {
 		t.Fatal("Zero left the volume key in memory")
 	}
-	if _, err := p.Format([]byte("late")); !errors.Is(err, luks.ErrClosed) {
+	if _, err := p.Header([]byte("late")); !errors.Is(err, luks.ErrClosed) {
 		t.Fatalf("Format after Zero: %v", err)
 	}
 }
