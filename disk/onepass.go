@@ -111,6 +111,18 @@ func onePass(ctx context.Context, src Disk, size, unit int64, per int, o *writeO
 	return alloc, t.count, nil
 }
 
+// clearOldHeader zeros the first n bytes of a file that held data before
+// (say an older image the caller did not truncate), where the one-pass
+// writers put their header last: until it is written, the file must not
+// still start with the old header, or an interrupted write would leave the
+// old image's header in front of new data.
+func clearOldHeader(pos *sector.Positional, n int64) error {
+	if pos.Fresh() {
+		return nil
+	}
+	return pos.WriteAt(make([]byte, n), 0)
+}
+
 // readBatch reads the units [first, last) that overlap data extents into
 // buf (one ReadAt per run of such units) and returns which of them hold a
 // non-zero byte.

@@ -298,14 +298,14 @@ func TestOnePassFailures(t *testing.T) {
 	src := pattern(16*miB, "dense", 21)
 	errDisk := errors.New("source went away")
 	for _, w := range onePassWriters {
-		for _, how := range []string{"read-error", "cancel"} {
+		for _, how := range []string{"read-error", "cancel", "read-error-over-old-image"} {
 			t.Run(w.name+"/"+how, func(t *testing.T) {
 				before := runtime.NumGoroutine()
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				var d disk.Disk = openBytes(t, src)
 				opts := []disk.WriteOption{disk.WithWorkers(3)}
-				if how == "read-error" {
+				if how != "cancel" {
 					d = failingDisk{d, 9 * miB, errDisk}
 				} else {
 					opts = append(opts, disk.WithProgress(func(p disk.Progress) {
@@ -324,6 +324,16 @@ func TestOnePassFailures(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer f.Close()
+				if how == "read-error-over-old-image" {
+					// A complete image of the same kind, which the caller
+					// does not truncate before writing again.
+					if _, err := w.write(context.Background(), f, openBytes(t, src)); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := f.Seek(0, io.SeekStart); err != nil {
+						t.Fatal(err)
+					}
+				}
 				_, err = w.write(ctx, f, d, opts...)
 				want := errDisk
 				if how == "cancel" {

@@ -18,7 +18,8 @@ const qcowOnePassBatch = 32
 // with its host offset as soon as that is known; the tables, whose size
 // depends on how many clusters hold data, follow the data (qcow2 allows
 // them anywhere), and the header cluster, which points at them, is
-// written last, so an interrupted write leaves no valid image. cr.header is
+// written last (an old one zeroed first), so an interrupted write leaves no
+// valid image. cr.header is
 // asked for only then, after the data.
 func writeQCOW2OnePass(ctx context.Context, pos *sector.Positional, src Disk, size int64, cr *qcowCrypto, o *writeOptions) (int64, error) {
 	var luksLen int64
@@ -27,6 +28,9 @@ func writeQCOW2OnePass(ctx context.Context, pos *sector.Positional, src Disk, si
 		luksLen, method = cr.luksLen, qcowCryptLUKS
 	}
 	dataOff := qcowCS + roundUp(luksLen, qcowCS)
+	if err := clearOldHeader(pos, qcowCS); err != nil {
+		return 0, err
+	}
 	out := &lockedFile{p: pos}
 	emit := func(buf []byte, first int64, mask uint64, base int64) error {
 		k := base

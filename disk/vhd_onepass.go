@@ -19,6 +19,9 @@ const vhdOnePassBatch = 1
 // write leaves no valid image.
 func writeVHDOnePass(ctx context.Context, pos *sector.Positional, src Disk, size int64, c sectorCipher, keyHash *[32]byte, o *writeOptions) (int64, error) {
 	l := newVHDLayout(size, nil)
+	if err := clearOldHeader(pos, vhdFooterSize+vhdHeaderSize); err != nil {
+		return 0, err
+	}
 	gap := l.stride - SectorSize - VHDBlockSize
 	// head is what precedes a block's data: the gap after the previous
 	// block, then the block's sector bitmap (all ones: every sector present).

@@ -39,6 +39,10 @@ func PositionalFile(dst io.Writer) *Positional {
 	return &Positional{f: f, base: off, fresh: fi.Size() <= off}
 }
 
+// Fresh reports whether the file held nothing past the stream's start when
+// PositionalFile was called: anything not written reads as zeros.
+func (p *Positional) Fresh() bool { return p.fresh }
+
 // WriteData is WriteAt, except that an all-zero b is not written at all
 // when the file held nothing past the stream's start: Finish extends the
 // file over the gap, which then reads as zeros (a hole, as qemu-img's raw
