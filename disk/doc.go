@@ -36,18 +36,27 @@
 //
 // Convert writes the plain formats (raw, fixed and dynamic VHD, qcow2).
 //
-// # Why two passes
+// # One pass to a file, two to a stream
 //
-// The writers stream into an io.Writer that is written strictly in order,
-// because the pipeline feeds a Cloud Object Storage multipart upload, which
-// cannot seek back. Both formats put their allocation tables (VHD BAT and
-// batmap; qcow2 L1, L2 and refcounts) before the data, and the tables
-// depend on which blocks are all zeros. So a writer first scans the source
-// (only the ranges its Extents say may hold data, in parallel), lays the
-// whole file out, writes the metadata, and then reads, encrypts and writes
-// the data blocks in one sequential pass. The alternative, tables at the
-// end, would need either a seekable destination or a temporary file; the
-// scan costs a second read of the source, which is cheaper than both.
+// Both formats put their allocation tables (VHD BAT and batmap; qcow2 L1,
+// L2 and refcounts) somewhere the header points at, and the tables depend
+// on which blocks are all zeros.
+//
+// To a regular file, which can be written at any offset, a writer reads the
+// source once: workers read and zero-check batches in parallel, an in-order
+// step numbers each batch's data blocks after those of earlier batches (so
+// each block's file offset, and for qcow2 its XTS tweak, is known), and the
+// block is encrypted and written at once. The tables follow the data; the
+// header, which points at them, is written last (an old one is zeroed
+// first), so an interrupted write leaves no valid image. The LUKS key slot of
+// a qcow2+LUKS image is calibrated first and its KDF runs during the data.
+//
+// To anything else (the pipeline feeds a Cloud Object Storage multipart
+// upload, which cannot seek back) the output is written strictly in order,
+// tables first: a writer first scans the source (only the ranges its Extents
+// say may hold data, in parallel), lays the whole file out, writes the
+// metadata, then reads, encrypts and writes the data blocks. The scan costs a
+// second read of the source, cheaper than a temporary file.
 //
 // Memory stays bounded whatever the disk size: the allocation map (one
 // byte per block or cluster), the L1 table, and 2·workers+1 batches of 2 MiB

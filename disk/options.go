@@ -12,11 +12,12 @@ import (
 type Stage int
 
 const (
-	// StageScan is the first pass: reading the source to find all-zero
-	// blocks, so the layout (tables, refcounts) is known before any byte is
-	// written.
+	// StageScan is the first pass of a write to a stream: reading the
+	// source to find all-zero blocks, so the layout (tables, refcounts) is
+	// known before any byte is written. A write to a regular file has none.
 	StageScan Stage = iota
-	// StageWrite is the sequential pass that writes the output.
+	// StageWrite is the pass that writes the output: to a stream, in order;
+	// to a regular file, the one pass (Done and Total count the source).
 	StageWrite
 )
 

@@ -50,7 +50,7 @@ func encodeQCOW2(ctx context.Context, dst io.Writer, _ io.Reader, p *encodeParam
 
 func openDisk(p *encodeParams) (disk.Disk, error) {
 	if p.in == nil || p.in.f == nil || p.in.size < 0 {
-		return nil, usagef("this format reads the image twice (a zero scan, then the data): --in must be a regular file, not a pipe")
+		return nil, usagef("this format reads the image at random (its container, and a zero scan when --out is a stream): --in must be a regular file, not a pipe")
 	}
 	return disk.Open(p.in.f, p.in.size)
 }
