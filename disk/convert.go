@@ -61,7 +61,9 @@ func Convert(ctx context.Context, dst io.Writer, src Disk, to Format, opts ...Wr
 // qcow2+LUKS to tmpfs: ~20% less CPU, ~5% less time). Anything else is
 // written in order.
 func copyRaw(ctx context.Context, dst *countWriter, src Disk, size int64, o *writeOptions) error {
-	const chunk = 1 << 20
+	// 2 MiB, a VHD block: a little faster than 1 MiB when decrypting to
+	// tmpfs, and no faster at 4 MiB.
+	const chunk = 2 << 20
 	n := int((size + chunk - 1) / chunk)
 	srcSize := src.Size()
 	pos := sector.PositionalFile(dst.w)
