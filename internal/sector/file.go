@@ -43,15 +43,38 @@ func PositionalFile(dst io.Writer) *Positional {
 // PositionalFile was called: anything not written reads as zeros.
 func (p *Positional) Fresh() bool { return p.fresh }
 
-// WriteData is WriteAt, except that an all-zero b is not written at all
-// when the file held nothing past the stream's start: Finish extends the
-// file over the gap, which then reads as zeros (a hole, as qemu-img's raw
-// output has). Decrypting a sparse image writes only its data.
+// HoleGrain is the granularity at which WriteData leaves zeros out: 64 KiB,
+// a qcow2 cluster, fine enough for the free space of real file systems and
+// coarse enough that a data-only buffer costs one WriteAt.
+const HoleGrain = 64 << 10
+
+// WriteData is WriteAt, except that the all-zero HoleGrain-sized pieces of
+// b (counted from its start) are not written when the file held nothing
+// past the stream's start: Finish extends the file over the gaps, which then
+// read as zeros (holes, as qemu-img's raw output has). The pieces with data
+// are written in runs, one WriteAt each. Decrypting a sparse image writes
+// only its data.
 func (p *Positional) WriteData(b []byte, off int64) error {
-	if p.fresh && isZero(b) {
-		return nil
+	if !p.fresh {
+		return p.WriteAt(b, off)
 	}
-	return p.WriteAt(b, off)
+	start := -1 // start of the run of data pieces being gathered
+	for i := 0; i < len(b); i += HoleGrain {
+		zero := isZero(b[i:min(i+HoleGrain, len(b))])
+		if !zero && start < 0 {
+			start = i
+		}
+		if zero && start >= 0 {
+			if err := p.WriteAt(b[start:i], off+int64(start)); err != nil {
+				return err
+			}
+			start = -1
+		}
+	}
+	if start >= 0 {
+		return p.WriteAt(b[start:], off+int64(start))
+	}
+	return nil
 }
 
 // WriteAt writes b at off bytes past where the file stood when
