@@ -66,8 +66,13 @@ type tokenClaims struct {
 	Account struct {
 		BSS string `json:"bss"`
 	} `json:"account"`
-	IAT       int64  `json:"iat"`
-	Exp       int64  `json:"exp"`
+	IAT int64 `json:"iat"`
+	Exp int64 `json:"exp"`
+	// ExpNano is when the token expires, to the nanosecond: exp has whole
+	// seconds only (truncated, so clients refresh a little early), and
+	// checking it would end a one-second token anywhere from at once to a
+	// second after it was issued. The emulator signs it, as the rest.
+	ExpNano   int64  `json:"e2etest_exp_ns"`
 	Iss       string `json:"iss"`
 	GrantType string `json:"grant_type"`
 	Scope     string `json:"scope"`
@@ -81,7 +86,7 @@ func (c *Cloud) issueToken(id Identity, grant string) (string, time.Time) {
 	now := time.Now()
 	exp := now.Add(c.opts.TokenLifetime)
 	cl := tokenClaims{IAMID: id.IAMID, ID: id.IAMID, RealmID: "iam", Sub: id.Name, SubType: id.Kind,
-		Name: id.Name, IAT: now.Unix(), Exp: exp.Unix(), Iss: c.IAMURL + "/identity",
+		Name: id.Name, IAT: now.Unix(), Exp: exp.Unix(), ExpNano: exp.UnixNano(), Iss: c.IAMURL + "/identity",
 		GrantType: grant, Scope: "ibm openid", ClientID: "default", Nonce: randomHex(8)}
 	cl.Account.BSS = id.AccountID
 	payload, _ := json.Marshal(cl)
@@ -128,7 +133,7 @@ func (c *Cloud) verifyToken(tok string) (Identity, error) {
 	if err := json.Unmarshal(raw, &cl); err != nil {
 		return Identity{}, errBadToken
 	}
-	if time.Now().Unix() >= cl.Exp {
+	if time.Now().UnixNano() >= cl.ExpNano {
 		return Identity{}, errExpiredToken
 	}
 	return Identity{IAMID: cl.IAMID, Name: cl.Name, AccountID: cl.Account.BSS, Kind: cl.SubType}, nil

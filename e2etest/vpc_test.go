@@ -408,7 +408,7 @@ func TestVPCAuthAndFaults(t *testing.T) {
 	e := newVPCEnv(t)
 	e.authorize(t, true, true)
 
-	expired, err := e2etest.Start(e2etest.Options{TokenLifetime: time.Millisecond})
+	expired, err := e2etest.Start(e2etest.Options{TokenLifetime: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}

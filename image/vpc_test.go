@@ -238,7 +238,7 @@ func TestVPCImportFails(t *testing.T) {
 
 func TestVPCAuthErrors(t *testing.T) {
 	ctx := context.Background()
-	expired, err := e2etest.Start(e2etest.Options{TokenLifetime: time.Millisecond})
+	expired, err := e2etest.Start(e2etest.Options{TokenLifetime: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
