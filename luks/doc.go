@@ -21,7 +21,9 @@
 // Key management (AddKey, ChangeKey, RemoveKey) rewrites only the header
 // area: that is how an image is re-keyed when its DEK rotates, without
 // touching the data. FormatHeader and UnlockHeader serve formats that embed
-// a LUKS header, such as qcow2.
+// a LUKS header, such as qcow2; Prepare splits FormatHeader in two (the
+// volume key and header size first, the key slot's slow KDF later in
+// Prepared.Header), so a writer can encrypt the data while the KDF runs.
 //
 // IBM's convention for the passphrase is the base64 text of the data
 // encryption key; PassphraseFromDEK and ValidatePassphrase implement it.
