@@ -3,10 +3,15 @@ package e2e_test
 // Chaos (issue 11): full pipeline runs against the emulated cloud with
 // seeded random faults (5xx, 429, dropped connections, bodies cut short,
 // latency) and a simulated crash (the context cancelled at a random progress
-// update, as a killed process would stop). Every run is rerun from its saved
-// state until it completes; then the cloud must hold exactly what one clean
-// run makes: one template whose object decrypts to the input, one server, no
-// multipart upload left. Every failure on the way must be a typed error.
+// update, as a killed process would stop). Each run's seed picks one of the
+// three formats: LUKS and encrypted VHD (a classic template and server) or
+// qcow2+LUKS (a VPC image and instance); faults hit only the services the
+// format uses, so none is wasted on a service the run never calls. Every run
+// is rerun from its saved state until it completes; then the cloud must hold
+// exactly what one clean run makes: one template and one server (classic) or
+// one available image and one running instance (VPC), an object that
+// decrypts to the input with the DEK in its format, no multipart upload
+// left. Every failure on the way must be a typed error.
 //
 //	go test -run TestChaos -v .                       # 12 runs
 //	E2E_CHAOS_RUNS=200 E2E_CHAOS_SEED=7 go test -run TestChaos -timeout 1h .
@@ -87,7 +92,43 @@ var chaosOps = []chaosOp{
 	{e2etest.ServiceSoftLayer, "SoftLayer_Product_Order::placeOrder"},
 	{e2etest.ServiceSoftLayer, "SoftLayer_Virtual_Guest::getObject"},
 	{e2etest.ServiceSoftLayer, ""},
+	{e2etest.ServiceVPC, "CreateImage"},
+	{e2etest.ServiceVPC, "ListImages"},
+	{e2etest.ServiceVPC, "GetImage"},
+	{e2etest.ServiceVPC, "DeleteImage"},
+	{e2etest.ServiceVPC, "CreateInstance"},
+	{e2etest.ServiceVPC, "ListInstances"},
+	{e2etest.ServiceVPC, "GetInstance"},
+	{e2etest.ServiceVPC, "DeleteInstance"},
+	{e2etest.ServiceVPC, ""},
 	{e2etest.ServiceLogs, "query"},
+}
+
+// chaosFormats are the formats a run may pick, with their names in the
+// summary.
+var chaosFormats = []struct {
+	format e2e.Format
+	name   string
+}{
+	{e2e.LUKSRaw, "luks"},
+	{e2e.EncryptedVHD, "vhd"},
+	{e2e.QCOW2LUKS, "qcow2"},
+}
+
+// opsFor are the operations a run of format f calls: a VPC run never calls
+// SoftLayer, a classic run never calls VPC.
+func opsFor(f e2e.Format) []chaosOp {
+	skip := e2etest.ServiceVPC
+	if f == e2e.QCOW2LUKS {
+		skip = e2etest.ServiceSoftLayer
+	}
+	var ops []chaosOp
+	for _, op := range chaosOps {
+		if op.svc != skip {
+			ops = append(ops, op)
+		}
+	}
+	return ops
 }
 
 // chaosFault is one injected fault, described for the summary.
@@ -106,8 +147,8 @@ func (f chaosFault) String() string {
 	return fmt.Sprintf("%s:%s %s×%d", f.at.svc, op, f.kind, f.fault.Times)
 }
 
-func randomFault(rng *rand.Rand) chaosFault {
-	f := chaosFault{at: chaosOps[rng.IntN(len(chaosOps))]}
+func randomFault(rng *rand.Rand, ops []chaosOp) chaosFault {
+	f := chaosFault{at: ops[rng.IntN(len(ops))]}
 	f.fault.Times = 1 + rng.IntN(3)
 	switch rng.IntN(5) {
 	case 0, 1:
@@ -135,6 +176,8 @@ func randomFault(rng *rand.Rand) chaosFault {
 type chaosRun struct {
 	n        int
 	seed     uint64
+	format   e2e.Format
+	fname    string
 	size     int
 	file     bool
 	faults   []chaosFault
@@ -152,11 +195,14 @@ func (r *chaosRun) problem(format string, args ...any) {
 func planChaosRun(n int, seed uint64) *chaosRun {
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	r := &chaosRun{n: n, seed: seed, size: 2 << 20, file: rng.IntN(2) == 0}
+	f := chaosFormats[rng.IntN(len(chaosFormats))]
+	r.format, r.fname = f.format, f.name
 	if rng.IntN(2) == 0 {
 		r.size = 6<<20 + 512*rng.IntN(100) // a multipart upload (5 MiB parts)
 	}
+	ops := opsFor(r.format)
 	for range 1 + rng.IntN(3) {
-		r.faults = append(r.faults, randomFault(rng))
+		r.faults = append(r.faults, randomFault(rng, ops))
 	}
 	if rng.IntN(2) == 0 {
 		r.crashAt = 1 + rng.IntN(30)
@@ -213,7 +259,7 @@ func TestChaos(t *testing.T) {
 
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "run\tseed\tMiB\tsource\tfaults\tcrash\tattempts\tresult")
+	fmt.Fprintln(tw, "run\tseed\tformat\tMiB\tsource\tfaults\tcrash\tattempts\tresult")
 	done, skipped := 0, 0
 	for _, r := range results {
 		if r == nil {
@@ -222,8 +268,11 @@ func TestChaos(t *testing.T) {
 		}
 		done++
 		src := "stream"
-		if r.file {
+		switch {
+		case r.file:
 			src = "file"
+		case r.seekable():
+			src = "readerAt"
 		}
 		faults := make([]string, len(r.faults))
 		for i, f := range r.faults {
@@ -240,7 +289,7 @@ func TestChaos(t *testing.T) {
 		if len(r.problems) > 0 {
 			result = fmt.Sprintf("FAIL (%d problems)", len(r.problems))
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s %v\n", r.n, r.seed, float64(r.size)/(1<<20), src,
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s %v\n", r.n, r.seed, r.fname, float64(r.size)/(1<<20), src,
 			strings.Join(faults, ", "), crash, strings.Join(r.outcomes, " → "), result, r.elapsed.Round(time.Millisecond))
 	}
 	tw.Flush()
@@ -270,11 +319,13 @@ func (r *chaosRun) run(dir string) {
 		return
 	}
 	defer cloud.Close()
-	cfg := testConfig(cloud)
-	cfg.COS.Object = "chaos.luks"
+	cfg := chaosConfig(cloud, r.format)
 	cfg.StateFile = filepath.Join(dir, "state.json") // a crash loses everything but this file
 	img := demo.Image(int64(r.size), r.seed)
 	src := func() e2e.Source { return e2e.FromReader(bytes.NewReader(img), int64(len(img))) }
+	if r.seekable() {
+		src = func() e2e.Source { return e2e.FromReaderAt(bytes.NewReader(img), int64(len(img))) }
+	}
 	if r.file {
 		path := filepath.Join(dir, "image.raw")
 		if err := os.WriteFile(path, img, 0o600); err != nil {
@@ -374,6 +425,40 @@ func (r *chaosRun) run(dir string) {
 			r.problem("template %d is %s and no run reported an import failure", tpl.ID, tpl.Status)
 		}
 	}
+	for _, im := range cloud.VPCImages() {
+		if im.Status != "available" && !r.reported("image.VPCImportError") {
+			r.problem("VPC image %s is %s and no run reported an import failure", im.ID, im.Status)
+		}
+	}
+	for _, in := range cloud.VPCInstances() {
+		if in.Status != "running" && !r.reported("provision.VPCInstanceError") {
+			r.problem("VPC instance %s is %s and no run reported an instance failure", in.ID, in.Status)
+		}
+	}
+}
+
+// seekable says whether the run reads a stream source at random: the
+// encrypted VHD and qcow2 formats need a seekable source, and a run not
+// from a file gives them the image in memory.
+func (r *chaosRun) seekable() bool {
+	return !r.file && r.format != e2e.LUKSRaw
+}
+
+// chaosConfig is the fastest config of format f: a classic template and
+// server, or for qcow2 a VPC image and a VPC instance in the first zone.
+func chaosConfig(cloud *e2etest.Cloud, f e2e.Format) e2e.Config {
+	cfg := testConfig(cloud)
+	cfg.Image.Format = f
+	switch f {
+	case e2e.QCOW2LUKS:
+		cfg = vpcConfig(cloud)
+		cfg.COS.Object = "chaos.qcow2"
+	case e2e.EncryptedVHD:
+		cfg.COS.Object = "chaos.vhd"
+	default:
+		cfg.COS.Object = "chaos.luks"
+	}
+	return cfg
 }
 
 func (r *chaosRun) reported(cause string) bool {
@@ -387,6 +472,16 @@ func (r *chaosRun) reported(cause string) bool {
 
 // check asserts the cloud holds one clean run's result.
 func (r *chaosRun) check(cloud *e2etest.Cloud, cfg e2e.Config, res *e2e.Result, img []byte) {
+	if objs := cloud.Objects(cfg.COS.Bucket); len(objs) != 1 {
+		r.problem("%d objects in the bucket, want 1: %+v", len(objs), objs)
+	}
+	if r.format == e2e.QCOW2LUKS {
+		r.checkVPC(cloud, res, img)
+		return
+	}
+	if n := len(cloud.VPCImages()) + len(cloud.VPCInstances()); n != 0 {
+		r.problem("a classic run made %d VPC images and instances", n)
+	}
 	tpls := cloud.Templates()
 	if len(tpls) != 1 {
 		r.problem("%d templates in the cloud, want 1: %+v", len(tpls), tpls)
@@ -402,26 +497,57 @@ func (r *chaosRun) check(cloud *e2etest.Cloud, cfg e2e.Config, res *e2e.Result, 
 	} else if guests[0].TemplateGUID != tpl.GlobalIdentifier || guests[0].ID != res.State.ServerID {
 		r.problem("server %d from template %s; want server %d from %s", guests[0].ID, guests[0].TemplateGUID, res.State.ServerID, tpl.GlobalIdentifier)
 	}
-	if objs := cloud.Objects(cfg.COS.Bucket); len(objs) != 1 {
-		r.problem("%d objects in the bucket, want 1: %+v", len(objs), objs)
+	r.checkPlaintext(cloud, tpl.URI, res.State, img)
+}
+
+// checkVPC asserts the cloud holds one available VPC image from the run's
+// object and one running instance booted from it, and no template or
+// classic server.
+func (r *chaosRun) checkVPC(cloud *e2etest.Cloud, res *e2e.Result, img []byte) {
+	if n := len(cloud.Templates()) + len(cloud.Guests()); n != 0 {
+		r.problem("a VPC run made %d classic templates and servers", n)
 	}
-	u, err := storage.ParseURI(tpl.URI)
-	if err != nil {
-		r.problem("template URI %q: %v", tpl.URI, err)
+	ims := cloud.VPCImages()
+	if len(ims) != 1 {
+		r.problem("%d VPC images in the cloud, want 1: %+v", len(ims), ims)
 		return
 	}
-	got, err := chaosPlaintext(cloud, u, res.State)
+	im := ims[0]
+	if im.ID != res.State.VPCImageID || im.Status != "available" || im.EncryptionKeyCRN != res.State.RootKeyCRN {
+		r.problem("VPC image %s is %s with key %s; the state names %s and key %s", im.ID, im.Status, im.EncryptionKeyCRN,
+			res.State.VPCImageID, res.State.RootKeyCRN)
+	}
+	ins := cloud.VPCInstances()
+	if len(ins) != 1 {
+		r.problem("%d VPC instances in the cloud, want 1 (duplicate creates?): %+v", len(ins), ins)
+	} else if in := ins[0]; in.ID != res.State.VPCInstanceID || in.Status != "running" || in.ImageID != im.ID {
+		r.problem("VPC instance %s is %s from image %s; want instance %s running from %s", in.ID, in.Status, in.ImageID,
+			res.State.VPCInstanceID, im.ID)
+	}
+	r.checkPlaintext(cloud, im.FileHref, res.State, img)
+}
+
+// checkPlaintext asserts the object at uri (the one the template or image
+// was made from) decrypts to the input.
+func (r *chaosRun) checkPlaintext(cloud *e2etest.Cloud, uri string, st e2e.State, img []byte) {
+	u, err := storage.ParseURI(uri)
 	if err != nil {
-		r.problem("decrypt the template's object: %v", err)
+		r.problem("image URI %q: %v", uri, err)
+		return
+	}
+	got, err := chaosPlaintext(cloud, u, st, r.format)
+	if err != nil {
+		r.problem("decrypt the %s object: %v", r.fname, err)
 		return
 	}
 	if len(got) < len(img) || !bytes.Equal(got[:len(img)], img) || strings.Trim(string(got[len(img):]), "\x00") != "" {
-		r.problem("the template's object does not decrypt to the input (%d bytes, input %d)", len(got), len(img))
+		r.problem("the %s object does not decrypt to the input (%d bytes, input %d)", r.fname, len(got), len(img))
 	}
 }
 
-// chaosPlaintext decrypts the object u with the DEK the saved WDEK unwraps to.
-func chaosPlaintext(cloud *e2etest.Cloud, u storage.URI, st e2e.State) ([]byte, error) {
+// chaosPlaintext decrypts the object u with the DEK the saved WDEK unwraps
+// to, in format f.
+func chaosPlaintext(cloud *e2etest.Cloud, u storage.URI, st e2e.State, f e2e.Format) ([]byte, error) {
 	obj, err := cloud.Object(u.Bucket, u.Object)
 	if err != nil {
 		return nil, err
@@ -435,14 +561,39 @@ func chaosPlaintext(cloud *e2etest.Cloud, u storage.URI, st e2e.State) ([]byte, 
 		return nil, err
 	}
 	defer dek.Destroy()
-	pass := dek.LUKSPassphrase()
-	defer clear(pass)
-	vol, err := luks.Open(bytes.NewReader(obj), pass)
-	if err != nil {
-		return nil, err
+	var d interface {
+		io.ReaderAt
+		Size() int64
+		Close() error
 	}
-	defer vol.Close()
-	return io.ReadAll(io.NewSectionReader(vol, 0, vol.Size()))
+	switch f {
+	case e2e.EncryptedVHD:
+		key, err := dek.VHDKey()
+		if err != nil {
+			return nil, err
+		}
+		defer clear(key)
+		if d, err = disk.OpenEncryptedVHD(bytes.NewReader(obj), int64(len(obj)), key); err != nil {
+			return nil, err
+		}
+	case e2e.QCOW2LUKS:
+		pass, err := dek.QCOW2Passphrase()
+		if err != nil {
+			return nil, err
+		}
+		defer clear(pass)
+		if d, err = disk.OpenQCOW2LUKS(bytes.NewReader(obj), int64(len(obj)), pass); err != nil {
+			return nil, err
+		}
+	default:
+		pass := dek.LUKSPassphrase()
+		defer clear(pass)
+		if d, err = luks.Open(bytes.NewReader(obj), pass); err != nil {
+			return nil, err
+		}
+	}
+	defer d.Close()
+	return io.ReadAll(io.NewSectionReader(d, 0, d.Size()))
 }
 
 func isA[T error](err error) bool {
@@ -458,6 +609,9 @@ var chaosCauses = []struct {
 }{
 	{"canceled", func(err error) bool { return errors.Is(err, context.Canceled) }},
 	{"ImportError", isA[*image.ImportError]},
+	{"image.VPCImportError", isA[*image.VPCImportError]},
+	{"provision.VPCInstanceError", isA[*provision.VPCInstanceError]},
+	{"vpc.APIError", isA[*image.VPCAPIError]},
 	{"keys.KeyStateError", isA[*keys.KeyStateError]},
 	{"keys.ServiceError", isA[*keys.ServiceError]},
 	{"keys.ErrRateLimited", func(err error) bool { return errors.Is(err, keys.ErrRateLimited) }},
