@@ -617,6 +617,7 @@ var chaosCauses = []struct {
 	{"keys.ErrRateLimited", func(err error) bool { return errors.Is(err, keys.ErrRateLimited) }},
 	{"keys.ErrUnauthorized", func(err error) bool { return errors.Is(err, keys.ErrUnauthorized) }},
 	{"keys.ErrTransport", func(err error) bool { return errors.Is(err, keys.ErrTransport) }},
+	{"keys.ErrOutcomeUnknown", func(err error) bool { return errors.Is(err, keys.ErrOutcomeUnknown) }},
 	{"iam.ServiceError", isA[*iam.ServiceError]},
 	{"iam.ErrRateLimited", func(err error) bool { return errors.Is(err, iam.ErrRateLimited) }},
 	{"iam.ErrInvalidAPIKey", func(err error) bool { return errors.Is(err, iam.ErrInvalidAPIKey) }},
