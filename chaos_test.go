@@ -154,6 +154,13 @@ func randomFault(rng *rand.Rand, ops []chaosOp) chaosFault {
 	case 0, 1:
 		f.fault.Status = []int{500, 502, 503}[rng.IntN(3)]
 		f.kind = strconv.Itoa(f.fault.Status)
+		if rng.IntN(4) == 0 {
+			// The call took effect and its answer was lost, as behind a
+			// gateway that timed out: a client that resends a create
+			// makes a duplicate.
+			f.fault.AfterHandling = true
+			f.kind = "lost" + f.kind
+		}
 	case 2:
 		f.fault.Status = 429
 		f.fault.Times = 1 // each costs the clients a Retry-After second
