@@ -106,3 +106,23 @@ func TestUploadCreateAnswerLost(t *testing.T) {
 		t.Fatalf("stored object: %v", err)
 	}
 }
+
+// Every CreateMultipartUpload try worked but answered 5xx, so the upload
+// fails: the uploads the lost answers started must not stay behind as
+// orphans (found by TestChaos seed 136, a vhd run).
+func TestUploadCreateAnswersAllLost(t *testing.T) {
+	c := startCloud(t)
+	bucket := bucketIn(t, c, "create-all-lost")
+	cl := hmacClient(t, c)
+	data := randomBytes(t, storage.MinPartSize+10)
+	c.InjectFault(e2etest.ServiceCOS, "CreateMultipartUpload", e2etest.Fault{Status: http.StatusInternalServerError, AfterHandling: true, Times: 50})
+	_, err := cl.Upload(context.Background(), bucket, "o", bytes.NewReader(data), storage.WithPartSize(storage.MinPartSize))
+	var ue *storage.UploadError
+	if !errors.As(err, &ue) {
+		t.Fatalf("Upload with every create answer lost = %v, want an *UploadError", err)
+	}
+	c.ClearFaults()
+	if ups := c.MultipartUploads(bucket); len(ups) != 0 {
+		t.Fatalf("%d multipart uploads left by the lost answers: %+v", len(ups), ups)
+	}
+}

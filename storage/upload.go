@@ -196,6 +196,11 @@ func (u *upload) multipart(src partSource, first []byte) (*UploadResult, error) 
 		})
 		req.SetContext(u.ctx)
 		if err := req.Send(); err != nil {
+			// Every try failed, but a try whose answer was lost may still
+			// have started an upload nobody knows the ID of.
+			if u.ctx.Err() == nil {
+				u.abortStrays(bucket, key, "")
+			}
 			return nil, &UploadError{URI: u.uri, Bytes: int64(len(first)), Err: wrapErr(u.ctx.Err(), "CreateMultipartUpload", bucket, key, err)}
 		}
 		id = aws.StringValue(cr.UploadId)
