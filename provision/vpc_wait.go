@@ -21,11 +21,9 @@ import (
 // provisioning. A wait that ends otherwise returns a *VPCWaitError naming
 // the status the instance was last seen in.
 func (c *VPCClient) WaitRunning(ctx context.Context, id string, opts ...WaitOption) (*VPCInstance, error) {
-	o := waitOptions{interval: 10 * time.Second, maxInterval: time.Minute, maxFailures: 5}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
+	o, err := waitConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkID(id); err != nil {
 		return nil, err
@@ -33,7 +31,7 @@ func (c *VPCClient) WaitRunning(ctx context.Context, id string, opts ...WaitOpti
 	start := time.Now()
 	var last *VPCInstance
 	p := vpcapi.Poller{Interval: o.interval, MaxInterval: o.maxInterval, MaxFailures: o.maxFailures}
-	err := p.Run(ctx, "provision: wait for vpc instance "+id, func() (bool, error) {
+	err = p.Run(ctx, "provision: wait for vpc instance "+id, func() (bool, error) {
 		raw, resp, err := c.vpc.GetInstanceWithContext(ctx, c.vpc.NewGetInstanceOptions(id))
 		if err != nil {
 			return false, vpcError(ctx, "GetInstance", resp, err)

@@ -71,6 +71,17 @@ func WithProgress(f func(Progress)) WaitOption {
 	}
 }
 
+// waitConfig is the defaults of Wait and WaitRunning with opts applied.
+func waitConfig(opts []WaitOption) (waitOptions, error) {
+	o := waitOptions{interval: 10 * time.Second, maxInterval: time.Minute, maxFailures: 5}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
 // Wait polls a server until it is ready — provisionDate set and no active
 // transaction, seen twice in a row — and returns it with its power state
 // and IP addresses. Temporary API failures are retried up to the
@@ -78,17 +89,15 @@ func WithProgress(f func(Progress)) WaitOption {
 // Wait has no deadline of its own: bound it with ctx. An unfinished wait
 // returns a *WaitError that says what the server was last seen doing.
 func (c *Client) Wait(ctx context.Context, id int, opts ...WaitOption) (*Server, error) {
-	o := waitOptions{interval: 10 * time.Second, maxInterval: time.Minute, maxFailures: 5}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
+	o, err := waitConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	var last *Server
 	readyInARow := 0
 	p := slsession.Poller{Interval: o.interval, MaxInterval: o.maxInterval, MaxFailures: o.maxFailures}
-	err := p.Run(ctx, fmt.Sprintf("provision: wait for server %d", id), func() (bool, bool, error) {
+	err = p.Run(ctx, fmt.Sprintf("provision: wait for server %d", id), func() (bool, bool, error) {
 		srv, err := c.Get(ctx, id)
 		if err != nil {
 			return false, false, err
