@@ -17,6 +17,7 @@ import (
 	"github.com/IBM/vpc-go-sdk/vpcv1"
 
 	"github.com/e2eimage/e2e/internal/once"
+	"github.com/e2eimage/e2e/internal/retryafter"
 	"github.com/e2eimage/e2e/internal/vpcapi"
 )
 
@@ -335,12 +336,8 @@ func (c *VPCClient) awaitInstance(ctx context.Context, name string) (*VPCInstanc
 		if err == nil {
 			err = fmt.Errorf("no instance named %q", name)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%w (last: %w)", ctx.Err(), err)
-		case <-t.C:
+		if cerr := retryafter.Sleep(ctx, wait); cerr != nil {
+			return nil, fmt.Errorf("%w (last: %w)", cerr, err)
 		}
 		wait = min(wait*2, 15*time.Second)
 	}
