@@ -39,41 +39,36 @@ func virtualDisk(in *opened) error {
 
 var errNeedSeekable = errors.New("e2e: encrypted VHD and qcow2 images need a seekable source (FromFile, FromReaderAt or FromCOS), not a stream")
 
-// encodeDisk writes the disk-container formats (encrypted VHD).
+// encodeDisk writes the disk-container formats (encrypted VHD, qcow2+LUKS).
 func encodeDisk(ctx context.Context, cfg Config, w io.Writer, in *opened, dek *keys.DEK) error {
-	switch cfg.Image.Format {
-	case EncryptedVHD:
-		if in.disk == nil {
-			return errNeedSeekable
-		}
+	f := cfg.Image.Format
+	if f != EncryptedVHD && f != QCOW2LUKS {
+		return fmt.Errorf("e2e: format %q is not supported", f)
+	}
+	if in.disk == nil {
+		return errNeedSeekable
+	}
+	var opts []disk.WriteOption
+	if cfg.Encrypt.Workers > 0 {
+		opts = append(opts, disk.WithWorkers(cfg.Encrypt.Workers))
+	}
+	if f == EncryptedVHD {
 		key, err := dek.VHDKey()
 		if err != nil {
 			return err
 		}
 		defer clear(key)
-		var opts []disk.WriteOption
-		if cfg.Encrypt.Workers > 0 {
-			opts = append(opts, disk.WithWorkers(cfg.Encrypt.Workers))
-		}
 		_, err = disk.WriteEncryptedVHD(ctx, w, in.disk, key, opts...)
 		return err
-	case QCOW2LUKS:
-		if in.disk == nil {
-			return errNeedSeekable
-		}
-		pass, err := dek.QCOW2Passphrase()
-		if err != nil {
-			return err
-		}
-		defer clear(pass)
-		opts := []disk.WriteOption{disk.WithLUKSOptions(luks.WithIterTime(time.Duration(cfg.Encrypt.IterTime)))}
-		if cfg.Encrypt.Workers > 0 {
-			opts = append(opts, disk.WithWorkers(cfg.Encrypt.Workers))
-		}
-		_, err = disk.WriteQCOW2LUKS(ctx, w, in.disk, pass, opts...)
+	}
+	pass, err := dek.QCOW2Passphrase()
+	if err != nil {
 		return err
 	}
-	return fmt.Errorf("e2e: format %q is not supported", cfg.Image.Format)
+	defer clear(pass)
+	opts = append(opts, disk.WithLUKSOptions(luks.WithIterTime(time.Duration(cfg.Encrypt.IterTime))))
+	_, err = disk.WriteQCOW2LUKS(ctx, w, in.disk, pass, opts...)
+	return err
 }
 
 // verifyDisk opens an uploaded disk-container image with the DEK; with
