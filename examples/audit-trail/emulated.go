@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/e2eimage/e2e/e2etest"
+	"github.com/e2eimage/e2e/internal/demo"
 	"github.com/e2eimage/e2e/keys"
 )
 
@@ -13,25 +14,7 @@ import (
 // emulated IBM Cloud with a used root key and returns the settings that name
 // it; done stops the cloud.
 func cloudEnv(ctx context.Context, out io.Writer, env func(string) string) (_ func(string) string, done func(), _ error) {
-	if env("IBMCLOUD_API_KEY") != "" {
-		return env, func() {}, nil
-	}
-	cloud, err := e2etest.Start()
-	if err != nil {
-		return nil, nil, err
-	}
-	fmt.Fprintln(out, "IBMCLOUD_API_KEY is not set: using an emulated IBM Cloud (package e2etest)")
-	m, err := prepare(ctx, cloud)
-	if err != nil {
-		cloud.Close()
-		return nil, nil, fmt.Errorf("prepare the emulated cloud: %w", err)
-	}
-	return func(k string) string {
-		if v, ok := m[k]; ok {
-			return v
-		}
-		return env(k)
-	}, func() { cloud.Close() }, nil
+	return demo.Env(ctx, out, env, prepare)
 }
 
 // prepare uses a root key the way the earlier examples do (../wrap-dek),

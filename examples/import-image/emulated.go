@@ -20,26 +20,13 @@ import (
 // emulated IBM Cloud, makes in it what the earlier examples make, and returns
 // the settings that name it all; done stops the cloud.
 func cloudEnv(ctx context.Context, out io.Writer, env func(string) string) (_ func(string) string, done func(), _ error) {
-	if env("IBMCLOUD_API_KEY") != "" {
-		return env, func() {}, nil
-	}
-	cloud, err := e2etest.Start()
-	if err != nil {
-		return nil, nil, err
-	}
-	fmt.Fprintln(out, "IBMCLOUD_API_KEY is not set: using an emulated IBM Cloud (package e2etest)")
-	m, err := prepare(ctx, cloud, env("E2E_FORMAT"))
-	if err != nil {
-		cloud.Close()
-		return nil, nil, fmt.Errorf("prepare the emulated cloud: %w", err)
-	}
-	fmt.Fprintf(out, "prepared root key %s, a WDEK and cos://%s/%s/%s\n", m["E2E_ROOT_KEY_ID"], cloud.Region, m["E2E_BUCKET"], m["E2E_OBJECT"])
-	return func(k string) string {
-		if v, ok := m[k]; ok {
-			return v
+	return demo.Env(ctx, out, env, func(ctx context.Context, cloud *e2etest.Cloud) (map[string]string, error) {
+		m, err := prepare(ctx, cloud, env("E2E_FORMAT"))
+		if err == nil {
+			fmt.Fprintf(out, "prepared root key %s, a WDEK and cos://%s/%s/%s\n", m["E2E_ROOT_KEY_ID"], cloud.Region, m["E2E_BUCKET"], m["E2E_OBJECT"])
 		}
-		return env(k)
-	}, func() { cloud.Close() }, nil
+		return m, err
+	})
 }
 
 // prepare does, with the primitives, what a real user did with the earlier

@@ -8,32 +8,20 @@ import (
 
 	"github.com/e2eimage/e2e/e2etest"
 	"github.com/e2eimage/e2e/image"
+	"github.com/e2eimage/e2e/internal/demo"
 )
 
 // cloudEnv returns env when IBMCLOUD_API_KEY is set. Otherwise it starts an
 // emulated IBM Cloud holding an active template and returns the settings
 // that name it; done stops the cloud.
 func cloudEnv(ctx context.Context, out io.Writer, env func(string) string) (_ func(string) string, done func(), _ error) {
-	if env("IBMCLOUD_API_KEY") != "" {
-		return env, func() {}, nil
-	}
-	cloud, err := e2etest.Start()
-	if err != nil {
-		return nil, nil, err
-	}
-	fmt.Fprintln(out, "IBMCLOUD_API_KEY is not set: using an emulated IBM Cloud (package e2etest)")
-	m, err := prepare(ctx, cloud)
-	if err != nil {
-		cloud.Close()
-		return nil, nil, fmt.Errorf("prepare the emulated cloud: %w", err)
-	}
-	fmt.Fprintf(out, "prepared template %s\n", m["E2E_TEMPLATE_GUID"])
-	return func(k string) string {
-		if v, ok := m[k]; ok {
-			return v
+	return demo.Env(ctx, out, env, func(ctx context.Context, cloud *e2etest.Cloud) (map[string]string, error) {
+		m, err := prepare(ctx, cloud)
+		if err == nil {
+			fmt.Fprintf(out, "prepared template %s\n", m["E2E_TEMPLATE_GUID"])
 		}
-		return env(k)
-	}, func() { cloud.Close() }, nil
+		return m, err
+	})
 }
 
 // prepare gives the emulated cloud an active template. A real user orders

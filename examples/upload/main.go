@@ -43,7 +43,7 @@ func main() {
 }
 
 func run(ctx context.Context, out io.Writer, env func(string) string) error {
-	env, done, err := cloudEnv(out, env)
+	env, done, err := cloudEnv(ctx, out, env)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"os/signal"
 
 	"github.com/e2eimage/e2e/e2etest"
+	"github.com/e2eimage/e2e/internal/demo"
 	"github.com/e2eimage/e2e/keys"
 )
 
@@ -35,7 +36,7 @@ func main() {
 }
 
 func run(ctx context.Context, out io.Writer, env func(string) string) error {
-	env, done, err := cloudEnv(out, env)
+	env, done, err := cloudEnv(ctx, out, env)
 	if err != nil {
 		return err
 	}
@@ -119,25 +120,13 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 // cloudEnv returns env when IBMCLOUD_API_KEY is set. Otherwise it starts an
 // emulated IBM Cloud and returns its settings under the same names; done
 // stops it.
-func cloudEnv(out io.Writer, env func(string) string) (_ func(string) string, done func(), _ error) {
-	if env("IBMCLOUD_API_KEY") != "" {
-		return env, func() {}, nil
-	}
-	cloud, err := e2etest.Start()
-	if err != nil {
-		return nil, nil, err
-	}
-	fmt.Fprintln(out, "IBMCLOUD_API_KEY is not set: using an emulated IBM Cloud (package e2etest)")
-	m := map[string]string{
-		"IBMCLOUD_API_KEY": cloud.APIKey, "IBMCLOUD_REGION": cloud.Region,
-		"E2E_IAM_URL": cloud.IAMURL, "E2E_KMS_URL": cloud.KMSURL, "KP_INSTANCE_ID": cloud.KPInstanceID,
-	}
-	return func(k string) string {
-		if v, ok := m[k]; ok {
-			return v
-		}
-		return env(k) // the settings that are not the cloud's
-	}, func() { cloud.Close() }, nil
+func cloudEnv(ctx context.Context, out io.Writer, env func(string) string) (_ func(string) string, done func(), _ error) {
+	return demo.Env(ctx, out, env, func(_ context.Context, cloud *e2etest.Cloud) (map[string]string, error) {
+		return map[string]string{
+			"IBMCLOUD_API_KEY": cloud.APIKey, "IBMCLOUD_REGION": cloud.Region,
+			"E2E_IAM_URL": cloud.IAMURL, "E2E_KMS_URL": cloud.KMSURL, "KP_INSTANCE_ID": cloud.KPInstanceID,
+		}, nil
+	})
 }
 
 func or(v, def string) string {
