@@ -65,6 +65,7 @@ func newPayloadWriter(dst io.Writer, c sectorCipher, seg segment, o *options, en
 		Workers:   o.workers,
 		BatchSize: o.batchSize,
 		Progress:  o.progress,
+		Holes:     !encrypt, // plaintext may be zeros; ciphertext never is
 	})
 }
 

@@ -78,3 +78,37 @@ func TestWriteDataHoles(t *testing.T) {
 		}
 	}
 }
+
+// A Writer leaves zero batches as holes only with Options.Holes: an
+// encrypting Writer (ciphertext is never zero) writes every batch without
+// looking for zeros.
+func TestWriterHolesOption(t *testing.T) {
+	const size = 4 * sector.HoleGrain
+	for _, holes := range []bool{true, false} {
+		name := filepath.Join(t.TempDir(), "out")
+		f, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		keep := func([]byte, uint64) {}
+		w := sector.NewWriter(f, unit, keep, sector.Options{Workers: 2, BatchSize: sector.HoleGrain, Holes: holes})
+		if _, err := w.Write(make([]byte, size)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := f.Stat(); err != nil || fi.Size() != size {
+			t.Fatalf("holes=%v: file stat %v, %v; want %d bytes", holes, fi, err, size)
+		}
+		next, err := unix.Seek(int(f.Fd()), 0, unix.SEEK_DATA)
+		hole := err == unix.ENXIO || (err == nil && next >= size)
+		if err != nil && err != unix.ENXIO {
+			t.Skipf("SEEK_DATA: %v", err)
+		}
+		if hole != holes {
+			t.Errorf("holes=%v: SEEK_DATA from 0 = %d, %v: zero batches left as holes = %v", holes, next, err, hole)
+		}
+	}
+}

@@ -119,17 +119,22 @@ func TestWriterPipe(t *testing.T) {
 	}
 }
 
-// All-zero batches are not written to a file that ended where the stream
-// starts (they read back as zeros from the hole), and the file still gets
-// its full length when the stream ends in zeros; a file with old bytes
-// past the start has its zeros written over them.
+// With Holes, all-zero batches are not written to a file that ended where
+// the stream starts (they read back as zeros from the hole), and the file
+// still gets its full length when the stream ends in zeros; a file with old
+// bytes past the start has its zeros written over them. Without Holes the
+// same bytes come out, every batch written.
 func TestWriterFileZeroBatches(t *testing.T) {
 	data := make([]byte, 6*4096)
 	copy(data, randomData(4096, 20))
 	copy(data[3*4096:], randomData(4096, 21)) // zeros in batches 1, 2, 4 and 5
 	keep := func([]byte, uint64) {}
-	for _, old := range []int{0, len(data) + 100} {
-		t.Run(fmt.Sprintf("old=%d", old), func(t *testing.T) {
+	for _, c := range []struct {
+		old   int
+		holes bool
+	}{{0, true}, {len(data) + 100, true}, {0, false}} {
+		old := c.old
+		t.Run(fmt.Sprintf("old=%d/holes=%v", old, c.holes), func(t *testing.T) {
 			checkNoLeak(t)
 			name := filepath.Join(t.TempDir(), "out")
 			oldBytes := bytes.Repeat([]byte{0xee}, old)
@@ -144,7 +149,7 @@ func TestWriterFileZeroBatches(t *testing.T) {
 			if _, err := f.Seek(3, io.SeekStart); err != nil {
 				t.Fatal(err)
 			}
-			w := sector.NewWriter(f, unit, keep, sector.Options{Workers: 2, BatchSize: 4096})
+			w := sector.NewWriter(f, unit, keep, sector.Options{Workers: 2, BatchSize: 4096, Holes: c.holes})
 			if _, err := w.Write(data); err != nil {
 				t.Fatal(err)
 			}

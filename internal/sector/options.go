@@ -40,6 +40,13 @@ type Options struct {
 	// (from the goroutine calling Read or WriteTo). It blocks the stream
 	// while it runs, so it must be fast (e.g. store an atomic).
 	Progress func(done int64)
+	// Holes, for a Writer whose output may hold long runs of zeros (a
+	// decrypted or plain disk), leaves the all-zero HoleGrain pieces of a
+	// batch unwritten when dst is a fresh regular file (see
+	// Positional.WriteData), so they stay holes. Ciphertext is never zero,
+	// so encrypting Writers leave it off and skip the check. The default
+	// is false: every byte is written.
+	Holes bool
 }
 
 // config is Options with defaults applied.
@@ -50,6 +57,7 @@ type config struct {
 	unit      int
 	firstUnit uint64
 	progress  func(int64)
+	holes     bool
 }
 
 func newConfig(unitSize int, o Options) config {
@@ -62,6 +70,7 @@ func newConfig(unitSize int, o Options) config {
 		unit:      unitSize,
 		firstUnit: o.FirstUnit,
 		progress:  o.Progress,
+		holes:     o.Holes,
 	}
 	if c.workers <= 0 {
 		c.workers, c.auto = runtime.GOMAXPROCS(0), true

@@ -213,8 +213,12 @@ func (w *Writer) worker() {
 	for b := range w.work {
 		if !w.failed.Load() { // after a dst error the result is discarded anyway
 			w.t(b.buf[:b.n], b.first)
-			if w.pos != nil {
+			switch {
+			case w.pos == nil:
+			case w.c.holes:
 				b.err = w.pos.WriteData(b.buf[:b.n], b.off)
+			default:
+				b.err = w.pos.WriteAt(b.buf[:b.n], b.off)
 			}
 		}
 		b.done <- struct{}{}
