@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -86,12 +85,7 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 	}
 	r := report(id, size)
 	if *asJSON {
-		b, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(e.stdout, "%s\n", b)
-		return err
+		return writeJSON(e.stdout, r)
 	}
 	_, err = io.WriteString(e.stdout, r.text())
 	return err
