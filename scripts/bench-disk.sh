@@ -19,20 +19,9 @@ printf 'bench passphrase' >"$tmp/pass"
 
 echo "input: ${size_mib} MiB raw, ${dense}% random data"
 
-# QEMU times PBKDF2 against the thread CPU clock, which some sandboxes make
-# too coarse ("Unable to get accurate CPU usage"): retry that case.
-qemu_luks() {
-	for _ in $(seq 1 20); do
-		if out=$("$@" 2>&1); then return 0; fi
-		case $out in *"accurate CPU usage"*) continue ;; esac
-		echo "$out" >&2
-		return 1
-	done
-	echo "$out" >&2
-	return 1
-}
+. scripts/qemu-retry.sh
 start=$(date +%s.%N)
-qemu_luks qemu-img convert -f raw -O qcow2 --object secret,id=s0,file="$tmp/pass" \
+qemu_retry qemu-img convert -f raw -O qcow2 --object secret,id=s0,file="$tmp/pass" \
 	-o encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10 "$in" "$tmp/qemu.qcow2"
 end=$(date +%s.%N)
 echo "qemu-img convert -O qcow2 -o encrypt.format=luks: $(echo "$end - $start" | bc) s ($(echo "scale=0; $size_mib / ($end - $start)" | bc) MiB/s, includes QEMU's ~0.5 s PBKDF2 calibration)"

@@ -71,19 +71,7 @@ make_input() {
 	[ "$(stat -c %s "$out")" -eq $((SIZE_MIB << 20)) ] || { echo "bench-encrypt: $out has the wrong size" >&2; exit 1; }
 }
 
-# QEMU times PBKDF2 against the thread CPU clock, which some sandboxes make
-# too coarse ("Unable to get accurate CPU usage"): retry that case only.
-qemu_retry() {
-	local out
-	for _ in $(seq 1 20); do
-		if out=$("$@" 2>&1); then return 0; fi
-		case $out in *"accurate CPU usage"*) continue ;; esac
-		echo "$out" >&2
-		return 1
-	done
-	echo "$out" >&2
-	return 1
-}
+. scripts/qemu-retry.sh
 
 # "wall cpu" seconds of a command: wall from EPOCHREALTIME (bash 5), CPU
 # (user + system, all threads) from GNU time. CPU time shows the work done
