@@ -14,6 +14,8 @@ import (
 	"github.com/IBM/ibm-cos-sdk-go/aws/credentials/ibmiam/token"
 	"github.com/IBM/ibm-cos-sdk-go/aws/session"
 	"github.com/IBM/ibm-cos-sdk-go/service/s3"
+
+	"github.com/e2eimage/e2e/internal/cosuri"
 )
 
 // DefaultIAMURL is IBM Cloud's IAM endpoint.
@@ -75,7 +77,7 @@ func NewClient(cfg Config) (*Client, error) {
 	if u, err := url.Parse(cfg.Endpoint); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("%w: Endpoint %q is not an http(s) URL", ErrInvalidConfig, cfg.Endpoint)
 	}
-	if err := validRegion(cfg.Region); err != nil {
+	if err := cosuri.ValidateRegion(cfg.Region); err != nil {
 		return nil, fmt.Errorf("%w: Region: %v", ErrInvalidConfig, err)
 	}
 	creds, err := cfg.credentials()

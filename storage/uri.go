@@ -38,10 +38,6 @@ func (u URI) Validate() error {
 // uriError reads "storage: invalid cos:// URI "<uri>": <reason>".
 func uriError(err error) error { return fmt.Errorf("%w %w", ErrInvalidURI, err) }
 
-// validRegion accepts COS location names ("us-south", "eu-de", a
-// cross-region "us", a single-site "ams03").
-func validRegion(r string) error { return cosuri.ValidateRegion(r) }
-
 // ValidateBucketName checks COS's bucket naming rules: 3 to 63 characters,
 // lowercase letters, digits, dots and hyphens, starting and ending with a
 // letter or digit, no dot next to a dot or hyphen, not shaped like an IP
