@@ -150,7 +150,7 @@ func readBatch(src Disk, data []Extent, buf []byte, first, last, unit, srcSize i
 		}
 		clear(b[ln:])
 		for r := int64(0); r < run; r++ {
-			if !isZero(b[r*unit : (r+1)*unit]) {
+			if !sector.IsZero(b[r*unit : (r+1)*unit]) {
 				mask |= 1 << (j + r)
 			}
 		}

@@ -1,29 +1,15 @@
 package disk
 
 import (
-	"bytes"
 	"context"
 	"math/bits"
 	"os"
 	"sync"
 	"sync/atomic"
 
+	"github.com/e2eimage/e2e/internal/sector"
 	"golang.org/x/sync/errgroup"
 )
-
-// zeroChunk is compared against with bytes.Equal (vectorized memequal).
-var zeroChunk [64 << 10]byte
-
-func isZero(b []byte) bool {
-	for len(b) > 0 {
-		n := min(len(b), len(zeroChunk))
-		if !bytes.Equal(b[:n], zeroChunk[:n]) {
-			return false
-		}
-		b = b[n:]
-	}
-	return true
-}
 
 // bitset holds one bit per block: 2 MiB per TiB of 64 KiB clusters, so
 // even the largest disks stay small.
@@ -150,7 +136,7 @@ func scanAllocated(ctx context.Context, src Disk, size, unit int64, o *writeOpti
 					if s >= ln {
 						break
 					}
-					if !isZero(buf[s:min(s+unit, ln)]) {
+					if !sector.IsZero(buf[s:min(s+unit, ln)]) {
 						alloc.set(i)
 					}
 				}
@@ -187,7 +173,7 @@ func scanProbing(src Disk, alloc bitset, first, last, unit, srcSize int64, buf [
 		if err := readFullDisk(src, buf[:head], off); err != nil {
 			return err
 		}
-		if !isZero(buf[:head]) {
+		if !sector.IsZero(buf[:head]) {
 			alloc.set(i)
 			continue
 		}
@@ -196,7 +182,7 @@ func scanProbing(src Disk, alloc bitset, first, last, unit, srcSize int64, buf [
 			if err := readFullDisk(src, rest, off+head); err != nil {
 				return err
 			}
-			if !isZero(rest) {
+			if !sector.IsZero(rest) {
 				alloc.set(i)
 			}
 		}

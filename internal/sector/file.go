@@ -60,7 +60,7 @@ func (p *Positional) WriteData(b []byte, off int64) error {
 	}
 	start := -1 // start of the run of data pieces being gathered
 	for i := 0; i < len(b); i += HoleGrain {
-		zero := isZero(b[i:min(i+HoleGrain, len(b))])
+		zero := IsZero(b[i:min(i+HoleGrain, len(b))])
 		if !zero && start < 0 {
 			start = i
 		}
@@ -106,7 +106,9 @@ func (p *Positional) Finish(n int64) error {
 // zeros is compared against with bytes.Equal (vectorized memequal).
 var zeros [64 << 10]byte
 
-func isZero(b []byte) bool {
+// IsZero reports whether every byte of b is zero. Package disk finds its
+// unallocated blocks with it too.
+func IsZero(b []byte) bool {
 	for len(b) > 0 {
 		n := min(len(b), len(zeros))
 		if !bytes.Equal(b[:n], zeros[:n]) {
