@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,26 +48,7 @@ import (
 // cryptsetup's layout (4096 sectors); BenchmarkEncryptUpload checks it.
 const benchHeaderSize = 4096 * 512
 
-func benchEnvSize(b *testing.B) int64 {
-	s := os.Getenv("E2E_BENCH_SIZE")
-	if s == "" {
-		return 64 << 20
-	}
-	shift := 0
-	switch {
-	case strings.HasSuffix(s, "K"):
-		shift = 10
-	case strings.HasSuffix(s, "M"):
-		shift = 20
-	case strings.HasSuffix(s, "G"):
-		shift = 30
-	}
-	n, err := strconv.ParseInt(strings.TrimRight(s, "KMG"), 10, 64)
-	if err != nil || n <= 0 || n > 1<<40>>shift {
-		b.Fatalf("bad E2E_BENCH_SIZE %q", s)
-	}
-	return n << shift
-}
+func benchEnvSize(b *testing.B) int64 { return testtool.BenchSize(b, 64<<20) }
 
 // benchCloud returns the cloud to benchmark against and whether it runs in
 // another process (so this process's CPU time and RSS are the client's).

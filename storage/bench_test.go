@@ -8,9 +8,6 @@ import (
 	"crypto/rand"
 	"io"
 	"net/http"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/IBM/ibm-cos-sdk-go/aws"
@@ -25,26 +22,7 @@ import (
 
 // benchSize is the object size of the upload benchmarks: E2E_BENCH_SIZE
 // bytes (suffixes K, M, G for KiB, MiB, GiB), 64 MiB by default.
-func benchSize(b *testing.B) int64 {
-	s := os.Getenv("E2E_BENCH_SIZE")
-	if s == "" {
-		return 64 << 20
-	}
-	shift := 0
-	switch {
-	case strings.HasSuffix(s, "K"):
-		shift = 10
-	case strings.HasSuffix(s, "M"):
-		shift = 20
-	case strings.HasSuffix(s, "G"):
-		shift = 30
-	}
-	n, err := strconv.ParseInt(strings.TrimRight(s, "KMG"), 10, 64)
-	if err != nil || n <= 0 {
-		b.Fatalf("bad E2E_BENCH_SIZE %q", s)
-	}
-	return n << shift
-}
+func benchSize(b *testing.B) int64 { return testtool.BenchSize(b, 64<<20) }
 
 // generate writes size bytes to w, as an encryptor would: a random block
 // repeated with its first bytes set to the offset, so no two chunks match.
