@@ -288,47 +288,49 @@ func (c *Cloud) vpcCreateImage(w http.ResponseWriter, r *http.Request, who Ident
 // Reader role, and for an encrypted image one from the same source to the
 // key's Key Protect or HPCS instance, also Reader; the emulator checks both.
 func (c *Cloud) vpcRunImportChecks(im *vpcImage, region, bucket, object, wdek string) []VPCStatusReason {
-	fail := func(code, format string, args ...any) []VPCStatusReason {
-		return []VPCStatusReason{{Code: code, Message: fmt.Sprintf(format, args...)}}
-	}
 	if !c.vpcAuthorized("cloud-object-storage", c.COSInstanceID) {
-		return fail("image_file_authorization_missing", "no IAM authorization lets the Image Service for VPC (is, resource type image) read Cloud Object Storage instance %s with the Reader role", c.COSInstanceID)
+		return vpcFailure("image_file_authorization_missing", "no IAM authorization lets the Image Service for VPC (is, resource type image) read Cloud Object Storage instance %s with the Reader role", c.COSInstanceID)
 	}
 	rd, size, bucketRegion, err := c.cosObject(bucket, object)
 	if err != nil {
-		return fail("image_file_not_found", "%s could not be read: %v", im.fileHref, err)
+		return vpcFailure("image_file_not_found", "%s could not be read: %v", im.fileHref, err)
 	}
 	if bucketRegion != "" && bucketRegion != region {
-		return fail("image_file_region_mismatch", "bucket %s is in region %s, not %s as file.href says", bucket, bucketRegion, region)
+		return vpcFailure("image_file_region_mismatch", "bucket %s is in region %s, not %s as file.href says", bucket, bucketRegion, region)
 	}
 	if size == 0 {
-		return fail("image_data_corrupted", "%s is empty", im.fileHref)
+		return vpcFailure("image_data_corrupted", "%s is empty", im.fileHref)
 	}
 	if size > 250<<30 {
-		return fail("image_provisioned_size_unsupported", "the image file is %d bytes; images are limited to 250 GB", size)
+		return vpcFailure("image_provisioned_size_unsupported", "the image file is %d bytes; images are limited to 250 GB", size)
 	}
 	if im.keyCRN == "" {
 		if err := openPlainImage(rd, size); err != nil {
-			return fail("image_data_corrupted", "the image file does not open as an unencrypted image: %v", err)
+			return vpcFailure("image_data_corrupted", "the image file does not open as an unencrypted image: %v", err)
 		}
 		return nil
 	}
 	service, _, instance, _ := slParseKeyCRN(im.keyCRN)
 	if !c.vpcAuthorized(service, instance) {
-		return fail("encryption_key_authorization_missing", "no IAM authorization lets the Image Service for VPC (is, resource type image) use %s instance %s with the Reader role", service, instance)
+		return vpcFailure("encryption_key_authorization_missing", "no IAM authorization lets the Image Service for VPC (is, resource type image) use %s instance %s with the Reader role", service, instance)
 	}
 	if msg := c.vpcRootKeyProblem(im.keyCRN); msg != "" {
-		return fail("encryption_key_not_usable", "%s", msg)
+		return vpcFailure("encryption_key_not_usable", "%s", msg)
 	}
 	dek, err := c.unwrapWDEK("is", im.keyCRN, []byte(wdek))
 	if err != nil {
-		return fail("encrypted_data_key_invalid", "the encrypted data key could not be unwrapped with root key %s: %v", im.keyCRN, err)
+		return vpcFailure("encrypted_data_key_invalid", "the encrypted data key could not be unwrapped with root key %s: %v", im.keyCRN, err)
 	}
 	defer clear(dek)
 	if err := openQCOW2LUKSImage(rd, size, dek); err != nil {
-		return fail("image_data_corrupted", "the image file does not open as qcow2+LUKS with the unwrapped passphrase: %v", err)
+		return vpcFailure("image_data_corrupted", "the image file does not open as qcow2+LUKS with the unwrapped passphrase: %v", err)
 	}
 	return nil
+}
+
+// vpcFailure is the one status reason of a failed import or boot.
+func vpcFailure(code, format string, args ...any) []VPCStatusReason {
+	return []VPCStatusReason{{Code: code, Message: fmt.Sprintf(format, args...)}}
 }
 
 // vpcRootKeyProblem says why a key cannot protect a new image ("" when it

@@ -337,16 +337,13 @@ func (c *Cloud) vpcAdvanceInstance(in *vpcInstance, boot bool) {
 // key, and server-protect must be allowed to use the volume's key, which
 // must be active.
 func (c *Cloud) vpcBootVolumeProblems(in *vpcInstance) []VPCStatusReason {
-	fail := func(code, format string, args ...any) []VPCStatusReason {
-		return []VPCStatusReason{{Code: code, Message: fmt.Sprintf(format, args...)}}
-	}
 	keyProblem := func(crn string) []VPCStatusReason {
 		if msg := c.vpcRootKeyProblem(crn); msg != "" {
 			code := "cannot_start_storage"
 			if strings.Contains(msg, "does not exist") || strings.HasSuffix(msg, " is destroyed; an encrypted image needs an active key") {
 				code = "encryption_key_deleted"
 			}
-			return fail(code, "the boot volume cannot be created: %s", msg)
+			return vpcFailure(code, "the boot volume cannot be created: %s", msg)
 		}
 		return nil
 	}
@@ -355,7 +352,7 @@ func (c *Cloud) vpcBootVolumeProblems(in *vpcInstance) []VPCStatusReason {
 	}
 	service, _, instance, _ := slParseKeyCRN(in.volumeKeyCRN)
 	if !c.hasAuthorization("server-protect", service, instance) {
-		return fail("cannot_start_storage", "the boot volume cannot be created: no IAM authorization lets Cloud Block Storage (server-protect) use %s instance %s with the Reader role", service, instance)
+		return vpcFailure("cannot_start_storage", "the boot volume cannot be created: no IAM authorization lets Cloud Block Storage (server-protect) use %s instance %s with the Reader role", service, instance)
 	}
 	if in.imageKeyCRN != "" {
 		if r := keyProblem(in.imageKeyCRN); r != nil {
