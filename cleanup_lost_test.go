@@ -33,17 +33,7 @@ func TestCleanupFindsWhatALostAnswerCreated(t *testing.T) {
 	}
 	st.ServerID, st.ServerHostname, st.ServerReady = 0, "", false
 	st.TemplateID, st.TemplateGUID, st.TemplateReady = 0, "", false
-	store := &e2e.MemoryStore{}
-	if err := store.Save(context.Background(), st); err != nil {
-		t.Fatal(err)
-	}
-	p2, err := e2e.New(cfg, e2e.WithStateStore(store))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p2.Cleanup(context.Background(), e2e.CleanupAll); err != nil {
-		t.Fatal(err)
-	}
+	p2 := cleanupFrom(t, cfg, st)
 	if n, m := len(cloud.Guests()), len(cloud.Templates()); n != 0 || m != 0 {
 		t.Errorf("after Cleanup of an interrupted run: %d servers, %d templates left", n, m)
 	}
@@ -72,20 +62,28 @@ func TestCleanupFindsAVPCImageWhoseAnswerWasLost(t *testing.T) {
 	}
 	st := res.State
 	st.VPCImageID, st.TemplateReady = "", false
-	store := &e2e.MemoryStore{}
-	if err := store.Save(context.Background(), st); err != nil {
-		t.Fatal(err)
-	}
-	p2, err := e2e.New(cfg, e2e.WithStateStore(store))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p2.Cleanup(context.Background(), e2e.CleanupAll); err != nil {
-		t.Fatal(err)
-	}
+	cleanupFrom(t, cfg, st)
 	for _, im := range cloud.VPCImages() {
 		if im.Status != "deleting" && im.Status != "deleted" {
 			t.Errorf("after Cleanup: VPC image %+v left", im)
 		}
 	}
+}
+
+// cleanupFrom runs Cleanup(CleanupAll) on a new pipeline whose store holds
+// st, as a rerun after a crash would find it, and returns the pipeline.
+func cleanupFrom(t *testing.T, cfg e2e.Config, st e2e.State) *e2e.Pipeline {
+	t.Helper()
+	store := &e2e.MemoryStore{}
+	if err := store.Save(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e2e.New(cfg, e2e.WithStateStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cleanup(context.Background(), e2e.CleanupAll); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
