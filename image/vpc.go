@@ -246,12 +246,13 @@ func (c *VPCClient) List(ctx context.Context, name string) ([]VPCImage, error) {
 	}
 }
 
-// Delete deletes an image. ErrNotFound when there is none.
+// Delete deletes an image. ErrNotFound when there is none; a retry answered
+// not found after a try whose answer was lost counts as deleted.
 func (c *VPCClient) Delete(ctx context.Context, id string) error {
 	if id == "" {
 		return invalid("ID", "is required")
 	}
-	return c.retry(ctx, func() error {
+	return vpcapi.RetryDelete(ctx, c.retries, c.retryWait, ErrNotFound, func() error {
 		resp, err := c.vpc.DeleteImageWithContext(ctx, c.vpc.NewDeleteImageOptions(id))
 		if err != nil {
 			return vpcError(ctx, "DeleteImage", resp, err)

@@ -395,16 +395,10 @@ func (c *VPCClient) DeleteInstance(ctx context.Context, id string) error {
 	if err := checkID(id); err != nil {
 		return err
 	}
-	tried := false
-	return c.retry(ctx, func() error {
+	return vpcapi.RetryDelete(ctx, c.retries, c.retryWait, ErrNotFound, func() error {
 		resp, err := c.vpc.DeleteInstanceWithContext(ctx, c.vpc.NewDeleteInstanceOptions(id))
 		if err != nil {
-			err = vpcError(ctx, "DeleteInstance", resp, err)
-			if tried && errors.Is(err, ErrNotFound) {
-				return nil
-			}
-			tried = true
-			return err
+			return vpcError(ctx, "DeleteInstance", resp, err)
 		}
 		return nil
 	})

@@ -27,6 +27,21 @@ func Retry(ctx context.Context, retries int, wait time.Duration, f func() error)
 	}
 }
 
+// RetryDelete is Retry for a delete: a retry answered notFound (matched
+// with errors.Is) means an earlier try whose answer was lost did delete, so
+// it counts as success; a first try answered notFound is still an error.
+func RetryDelete(ctx context.Context, retries int, wait time.Duration, notFound error, del func() error) error {
+	tried := false
+	return Retry(ctx, retries, wait, func() error {
+		err := del()
+		if err != nil && tried && errors.Is(err, notFound) {
+			return nil
+		}
+		tried = true
+		return err
+	})
+}
+
 // Poller polls until poll reports done, backing off 1.5 times per poll
 // up to MaxInterval and tolerating up to MaxFailures temporary *Errors in
 // a row.

@@ -147,3 +147,22 @@ func TestPoller(t *testing.T) {
 		t.Errorf("done while cancelled: %v", err)
 	}
 }
+
+// RetryDelete: not found on a retry means a lost try deleted; not found
+// at once is the caller's error.
+func TestRetryDelete(t *testing.T) {
+	notFound := errors.New("not found")
+	temp := &Error{StatusCode: 503}
+	answers := func(errs ...error) func() error {
+		return func() error { err := errs[0]; errs = errs[1:]; return err }
+	}
+	if err := RetryDelete(context.Background(), 3, time.Millisecond, notFound, answers(temp, notFound)); err != nil {
+		t.Errorf("503 then not found = %v, want deleted", err)
+	}
+	if err := RetryDelete(context.Background(), 3, time.Millisecond, notFound, answers(notFound)); !errors.Is(err, notFound) {
+		t.Errorf("not found at once = %v, want it", err)
+	}
+	if err := RetryDelete(context.Background(), 3, time.Millisecond, notFound, answers(temp, nil)); err != nil {
+		t.Errorf("503 then deleted = %v", err)
+	}
+}
