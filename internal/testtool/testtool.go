@@ -22,9 +22,17 @@ func Path(t testing.TB, name string) string {
 	if err == nil {
 		return p
 	}
-	if os.Getenv(RequireEnv) != "" {
-		t.Fatalf("%s is required (%s is set) but not installed: %v", name, RequireEnv, err)
-	}
-	t.Skipf("%s not installed; skipping (bash .ci/run installs it)", name)
+	Unavailable(t, name+" not installed (bash .ci/run installs it)", err)
 	return ""
+}
+
+// Unavailable skips the test for a missing tool or platform feature (say
+// SEEK_DATA on the temp dir's file system), or fails it under
+// E2E_REQUIRE_TOOLS=1, where CI has everything the tests need.
+func Unavailable(t testing.TB, what string, err error) {
+	t.Helper()
+	if os.Getenv(RequireEnv) != "" {
+		t.Fatalf("%s, but %s is set: %v", what, RequireEnv, err)
+	}
+	t.Skipf("%s: %v; skipping", what, err)
 }
