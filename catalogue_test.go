@@ -29,6 +29,7 @@ import (
 	"github.com/e2eimage/e2e/iam"
 	"github.com/e2eimage/e2e/image"
 	"github.com/e2eimage/e2e/internal/demo"
+	"github.com/e2eimage/e2e/internal/testtool"
 	"github.com/e2eimage/e2e/keys"
 	"github.com/e2eimage/e2e/luks"
 	"github.com/e2eimage/e2e/storage"
@@ -683,7 +684,7 @@ func TestCatalogue(t *testing.T) {
 		// Sparse: no disk space is used.
 		if err := f.Truncate(e2e.MaxImageSize + 512); err != nil {
 			f.Close()
-			t.Skipf("cannot make a sparse 100 GB file here: %v", err)
+			testtool.Unavailable(t, "a sparse 100 GB file in the temp dir", err)
 		}
 		f.Close()
 		err = catUpload(ctx, catPipeline(t, cfg, nil), e2e.FromFile(path))
