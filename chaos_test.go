@@ -21,7 +21,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -542,7 +541,7 @@ func (r *chaosRun) checkPlaintext(cloud *e2etest.Cloud, uri string, st e2e.State
 		r.problem("image URI %q: %v", uri, err)
 		return
 	}
-	got, err := chaosPlaintext(cloud, u, st, r.format)
+	got, err := decryptObject(cloud, u, st, r.format)
 	if err != nil {
 		r.problem("decrypt the %s object: %v", r.fname, err)
 		return
@@ -550,57 +549,6 @@ func (r *chaosRun) checkPlaintext(cloud *e2etest.Cloud, uri string, st e2e.State
 	if len(got) < len(img) || !bytes.Equal(got[:len(img)], img) || strings.Trim(string(got[len(img):]), "\x00") != "" {
 		r.problem("the %s object does not decrypt to the input (%d bytes, input %d)", r.fname, len(got), len(img))
 	}
-}
-
-// chaosPlaintext decrypts the object u with the DEK the saved WDEK unwraps
-// to, in format f.
-func chaosPlaintext(cloud *e2etest.Cloud, u storage.URI, st e2e.State, f e2e.Format) ([]byte, error) {
-	obj, err := cloud.Object(u.Bucket, u.Object)
-	if err != nil {
-		return nil, err
-	}
-	kc, err := keys.NewClient(keys.Config{Endpoint: cloud.KMSURL, InstanceID: cloud.KPInstanceID, APIKey: cloud.APIKey, IAMURL: cloud.IAMURL})
-	if err != nil {
-		return nil, err
-	}
-	dek, _, err := kc.UnwrapDEK(context.Background(), st.RootKeyID, keys.WDEK(st.WDEK))
-	if err != nil {
-		return nil, err
-	}
-	defer dek.Destroy()
-	var d interface {
-		io.ReaderAt
-		Size() int64
-		Close() error
-	}
-	switch f {
-	case e2e.EncryptedVHD:
-		key, err := dek.VHDKey()
-		if err != nil {
-			return nil, err
-		}
-		defer clear(key)
-		if d, err = disk.OpenEncryptedVHD(bytes.NewReader(obj), int64(len(obj)), key); err != nil {
-			return nil, err
-		}
-	case e2e.QCOW2LUKS:
-		pass, err := dek.QCOW2Passphrase()
-		if err != nil {
-			return nil, err
-		}
-		defer clear(pass)
-		if d, err = disk.OpenQCOW2LUKS(bytes.NewReader(obj), int64(len(obj)), pass); err != nil {
-			return nil, err
-		}
-	default:
-		pass := dek.LUKSPassphrase()
-		defer clear(pass)
-		if d, err = luks.Open(bytes.NewReader(obj), pass); err != nil {
-			return nil, err
-		}
-	}
-	defer d.Close()
-	return io.ReadAll(io.NewSectionReader(d, 0, d.Size()))
 }
 
 func isA[T error](err error) bool {

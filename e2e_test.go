@@ -72,47 +72,62 @@ func objectPlaintext(t *testing.T, cloud *e2etest.Cloud, cfg e2e.Config, st e2e.
 	if err != nil {
 		t.Fatalf("state object URI: %v", err)
 	}
+	out, err := decryptObject(cloud, u, st, cfg.Image.Format)
+	if err != nil {
+		t.Fatalf("decrypt object %s: %v", st.ObjectURI, err)
+	}
+	return out
+}
+
+// decryptObject decrypts the object u from the emulated COS, in format f,
+// with the DEK the saved WDEK unwraps to in the emulated Key Protect.
+func decryptObject(cloud *e2etest.Cloud, u storage.URI, st e2e.State, f e2e.Format) ([]byte, error) {
 	obj, err := cloud.Object(u.Bucket, u.Object)
 	if err != nil {
-		t.Fatalf("object %s: %v", st.ObjectURI, err)
+		return nil, err
 	}
 	kc, err := keys.NewClient(keys.Config{Endpoint: cloud.KMSURL, InstanceID: cloud.KPInstanceID, APIKey: cloud.APIKey, IAMURL: cloud.IAMURL})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	dek, _, err := kc.UnwrapDEK(context.Background(), st.RootKeyID, keys.WDEK(st.WDEK))
 	if err != nil {
-		t.Fatalf("unwrap the saved WDEK: %v", err)
+		return nil, err
 	}
 	defer dek.Destroy()
-	switch cfg.Image.Format {
+	var d interface {
+		io.ReaderAt
+		Size() int64
+		Close() error
+	}
+	switch f {
 	case e2e.EncryptedVHD:
 		key, err := dek.VHDKey()
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		d, err := disk.OpenEncryptedVHD(bytes.NewReader(obj), int64(len(obj)), key)
+		defer clear(key)
+		if d, err = disk.OpenEncryptedVHD(bytes.NewReader(obj), int64(len(obj)), key); err != nil {
+			return nil, err
+		}
+	case e2e.QCOW2LUKS:
+		pass, err := dek.QCOW2Passphrase()
 		if err != nil {
-			t.Fatalf("open the encrypted VHD: %v", err)
+			return nil, err
 		}
-		defer d.Close()
-		out, err := io.ReadAll(io.NewSectionReader(d, 0, d.Size()))
-		if err != nil {
-			t.Fatal(err)
+		defer clear(pass)
+		if d, err = disk.OpenQCOW2LUKS(bytes.NewReader(obj), int64(len(obj)), pass); err != nil {
+			return nil, err
 		}
-		return out
 	default:
-		vol, err := luks.Open(bytes.NewReader(obj), dek.LUKSPassphrase())
-		if err != nil {
-			t.Fatalf("open the LUKS image with the DEK: %v", err)
+		pass := dek.LUKSPassphrase()
+		defer clear(pass)
+		if d, err = luks.Open(bytes.NewReader(obj), pass); err != nil {
+			return nil, err
 		}
-		defer vol.Close()
-		out, err := io.ReadAll(io.NewSectionReader(vol, 0, vol.Size()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
 	}
+	defer d.Close()
+	return io.ReadAll(io.NewSectionReader(d, 0, d.Size()))
 }
 
 // assertOneOfEach checks that the cloud holds exactly one template and one
@@ -566,28 +581,7 @@ func TestRunVPC(t *testing.T) {
 		t.Errorf("want two policies (is/image → COS and → kms), got %q", st.AuthorizationPolicyID)
 	}
 	// The object decrypts to the input with the unwrapped passphrase.
-	u, _ := storage.ParseURI(st.ObjectURI)
-	obj, err := cloud.Object(u.Bucket, u.Object)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, _ := keys.NewClient(keys.Config{Endpoint: cloud.KMSURL, InstanceID: cloud.KPInstanceID, APIKey: cloud.APIKey, IAMURL: cloud.IAMURL})
-	dek, _, err := kc.UnwrapDEK(context.Background(), st.RootKeyID, keys.WDEK(st.WDEK))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pass, err := dek.QCOW2Passphrase()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := disk.OpenQCOW2LUKS(bytes.NewReader(obj), int64(len(obj)), pass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(io.NewSectionReader(d, 0, d.Size()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := objectPlaintext(t, cloud, cfg, st)
 	if !bytes.Equal(got[:len(img)], img) {
 		t.Error("the VPC image's object does not decrypt to the input")
 	}
